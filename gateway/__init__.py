@@ -1,0 +1,1 @@
+"""OData v4 gateway in front of a Salesforce org."""

@@ -1,0 +1,1 @@
+"""SOQL syntax shared by the gateway (which prints SOQL) and the local org (which parses it)."""
