@@ -1,0 +1,105 @@
+"""The gateway's application factory: publication + source connection + OData blueprint → a Flask app.
+
+``create_app`` is what ``gateway serve`` runs and what ``wsgi.py`` hands to gunicorn. The model (entity
+sets from the publication and the source's describe) is built at start-up, so a bad publication fails
+there with its file and line, and rebuilt from the describe cache when that expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cachetools import TTLCache
+from flask import Flask
+
+from gateway.odata.access import Access
+from gateway.odata.describe_cache import DescribeCache
+from gateway.odata.model import Model
+from gateway.odata.model_builder import build_model
+from gateway.odata.paging import secret_from_env
+from gateway.odata.publication import Publication, load_publication
+from gateway.odata.service import create_blueprint
+from gateway.source import SourceConnection
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 200
+MODEL_TTL_SECONDS = 15 * 60
+
+
+def default_metadata_path() -> Path:
+    """``GATEWAY_METADATA``, else ``./metadata``, else the repository's ``metadata/`` next to the package."""
+    here = Path.cwd() / "metadata"
+    if here.exists():
+        return here
+    return Path(__file__).resolve().parent.parent / "metadata"
+
+
+@dataclass
+class Gateway:
+    """What every request needs: the source, the publication, the model, secrets and access rules."""
+
+    source: Any
+    publication: Publication
+    describes: DescribeCache
+    secret: bytes
+    access: Access
+    embedded: bool = False
+    page_size: int = DEFAULT_PAGE_SIZE
+    _model_cache: TTLCache = field(default_factory=lambda: TTLCache(maxsize=1, ttl=MODEL_TTL_SECONDS))
+    _model_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def model(self) -> Model:
+        """The model, rebuilt (from cached describes) when it is older than the TTL."""
+        with self._model_lock:
+            model = self._model_cache.get("model")
+            if model is None:
+                model = build_model(self.publication, self.describes.describe)
+                self._model_cache["model"] = model
+            return model
+
+
+def create_app(
+    *,
+    metadata_path: str | os.PathLike | None = None,
+    source: Any = None,
+    environ: Mapping[str, str] | None = None,
+    host: str = "127.0.0.1",
+    page_size: int = DEFAULT_PAGE_SIZE,
+    demo_accounts: int | None = None,
+) -> Flask:
+    """The gateway app. Without ``source`` and without SF_* variables it embeds the demo local org."""
+    env = os.environ if environ is None else environ
+    embedded = False
+    if source is None:
+        source = SourceConnection.from_env(env)
+    if source is None:
+        from gateway.embedded import DEFAULT_DEMO_ACCOUNTS, embedded_source
+
+        source, _ = embedded_source(demo_accounts or DEFAULT_DEMO_ACCOUNTS)
+        embedded = True
+    path = Path(metadata_path or env.get("GATEWAY_METADATA") or default_metadata_path())
+    publication = load_publication(path)
+    secret, warning = secret_from_env(env)
+    if warning:
+        log.warning(warning)
+    gateway = Gateway(
+        source=source,
+        publication=publication,
+        describes=DescribeCache(source.describe, source.describe_global),
+        secret=secret,
+        access=Access.from_env(env, embedded=embedded, host=host),
+        embedded=embedded,
+        page_size=page_size,
+    )
+    gateway.model()  # build now: a publication that does not match the source fails at start-up
+    app = Flask(__name__)
+    app.extensions["odata_gateway"] = gateway
+    app.register_blueprint(create_blueprint())
+    return app

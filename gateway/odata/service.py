@@ -1,0 +1,375 @@
+"""The OData v4 service: a Flask blueprint serving the published model at ``/odata/``.
+
+Each request goes one way through: resource path → query options (parse) → bind to the model → plan a
+SOQL query → execute against the source (one page by keyset) → shape OData JSON. Every failure becomes an
+OData error body; client input never produces a 500.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, g, json, request
+
+from gateway.odata import csdl, paging
+from gateway.odata.bind import bind
+from gateway.odata.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.execute import Page, Position, count_rows, read_page, soql_text
+from gateway.odata.model import EntitySet, NavigationProperty
+from gateway.odata.negotiation import check_max_version, json_format, metadata_wants_json
+from gateway.odata.plan import ReadPlan, plan_read
+from gateway.odata.query_options import parse_query_options
+from gateway.odata.resource_path import KeyPredicate, ResourcePath, parse_resource_path
+from gateway.odata.shape import Expansion, JsonFormat, count_value, entity, key_segment, odata_value
+from gateway.odata.shape import select_clause
+from gateway.odata.source_errors import odata_error_from_source
+from gateway.soql.syntax import And, Comparison, Condition, Field, Query, StringLiteral
+
+log = logging.getLogger(__name__)
+
+ODATA_VERSION = "4.0"
+_PAGING_OPTIONS_FREE = ("$skiptoken", "$top", "$count", "$format")
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _gateway() -> Any:
+    return current_app.extensions["odata_gateway"]
+
+
+def _json(body: Any, status: int = 200, content_type: str = "application/json", **headers: str) -> Response:
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type=content_type)
+    response.headers.update(headers)
+    return response
+
+
+def error_response(error: ODataError) -> Response:
+    response = _json(error.body(), error.status, "application/json;odata.metadata=minimal")
+    response.headers.update(error.headers)
+    return response
+
+
+def _service_root() -> str:
+    return request.host_url.rstrip("/") + request.blueprint_root + "/"
+
+
+def create_blueprint() -> Blueprint:
+    bp = Blueprint("odata", __name__, url_prefix="/odata")
+
+    @bp.before_request
+    def _authenticate_and_check_version() -> None:
+        request.blueprint_root = "/odata"  # type: ignore[attr-defined]
+        g.principal = _gateway().access.authenticate(request.headers, request.remote_addr)
+        check_max_version(request.headers)
+
+    @bp.after_request
+    def _odata_version(response: Response) -> Response:
+        response.headers["OData-Version"] = ODATA_VERSION
+        return response
+
+    @bp.errorhandler(ODataError)
+    def _odata_error(error: ODataError) -> Response:
+        return error_response(error)
+
+    @bp.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        mapped = odata_error_from_source(error)
+        if mapped is not None:
+            return error_response(mapped)
+        if hasattr(error, "code") and isinstance(getattr(error, "code", None), int):
+            code = error.code  # a werkzeug HTTPException such as 405
+            return error_response(ODataError(code, type(error).__name__, str(error.description)))
+        log.exception("unexpected error serving %s", request.full_path)
+        return error_response(
+            ODataError(500, "InternalError", "The gateway failed unexpectedly; the error was logged.")
+        )
+
+    bp.add_url_rule("/", "service_document", service_document, methods=["GET"])
+    bp.add_url_rule("/$metadata", "metadata", metadata, methods=["GET"])
+    bp.add_url_rule(
+        "/<path:resource>",
+        "resource",
+        resource,
+        methods=["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"],
+    )
+    return bp
+
+
+# --- service document and $metadata --------------------------------------------------------------------
+
+
+def service_document() -> Response:
+    fmt = json_format(request.args, request.headers.get("Accept"))
+    body = csdl.service_document(_gateway().model(), _service_root() + "$metadata")
+    if fmt.metadata == "none":
+        body.pop("@odata.context", None)
+    return _json(body, content_type=fmt.content_type)
+
+
+def metadata() -> Response:
+    model = _gateway().model()
+    if metadata_wants_json(request.args, request.headers.get("Accept")):
+        return _json(csdl.metadata_json(model))
+    return Response(csdl.metadata_xml(model), content_type="application/xml")
+
+
+# --- resources ------------------------------------------------------------------------------------------
+
+
+def resource(resource: str) -> Response:
+    if request.method != "GET":
+        raise ODataError(
+            405,
+            "MethodNotAllowed",
+            f"{request.method} is not supported yet: this gateway is read-only (write-back is not built).",
+            headers={"Allow": "GET"},
+        )
+    if resource == "$batch":
+        raise not_implemented("$batch is not supported yet.")
+    path = parse_resource_path(resource)
+    gateway = _gateway()
+    entity_set = gateway.model().entity_set(path.entity_set)
+    if entity_set is None:
+        raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
+    fmt = json_format(request.args, request.headers.get("Accept"))
+    if path.key is None:
+        if path.count:
+            return _count(entity_set, None)
+        return _collection(entity_set, fmt, path)
+    key = _resolve_key(entity_set, path.key)
+    if path.member is None:
+        return _single(entity_set, key, fmt)
+    nav = entity_set.navigation.get(path.member)
+    if nav is not None:
+        return _navigation(entity_set, key, nav, fmt, path)
+    return _property(entity_set, key, path, fmt)
+
+
+def _resolve_key(entity_set: EntitySet, key: KeyPredicate) -> Condition:
+    """The condition that selects the keyed entity; 404 for keys that cannot exist."""
+    name = key.property or entity_set.key
+    prop = entity_set.property(name)
+    if prop is None or (key.property is not None and name != entity_set.key and not prop.external_id):
+        raise bad_request(
+            f"'{name}' is not a key of {entity_set.name}; use its Id or a published external ID.",
+            target=name,
+        )
+    if prop.name == "Id" and (len(key.value) not in (15, 18) or not set(key.value) <= _ID_CHARS):
+        raise not_found(f"No {entity_set.name} with key '{key.value}'.", target=entity_set.name)
+    return Comparison(Field((prop.name,)), "=", StringLiteral(key.value))
+
+
+def _options(path_text: str) -> tuple[Any, Position]:
+    """Parse the query options, or the options a $skiptoken carries, and the paging position."""
+    args = request.args
+    token = args.get("$skiptoken")
+    if token is None:
+        return parse_query_options(args), Position()
+    state = paging.decode_token(token, _gateway().secret)
+    if state.get("path") != path_text:
+        raise bad_request("The $skiptoken belongs to another resource; follow @odata.nextLink as returned.")
+    paging.check_options(args, state["options"])
+    options = parse_query_options(state["options"])
+    after = tuple(state["after"]) if state.get("after") is not None else None
+    return options, Position(after, state.get("served", 0), state.get("count"))
+
+
+def _page_size() -> tuple[int, str | None]:
+    return paging.page_size(request.headers.get("Prefer"), default=_gateway().page_size)
+
+
+def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
+    return tuple(
+        Expansion(e.navigation.name, e.target, e.select, e.navigation.collection) for e in plan.expand
+    )
+
+
+def _context(fragment: str, fmt: JsonFormat) -> dict:
+    return {} if fmt.metadata == "none" else {"@odata.context": _service_root() + "$metadata#" + fragment}
+
+
+def _page_response(
+    plan: ReadPlan,
+    page: Page,
+    fmt: JsonFormat,
+    context_set: str,
+    path_text: str,
+    options: Any,
+    applied: str | None,
+) -> Response:
+    expansions = _expansions(plan)
+    selected = plan.select if options.select is not None else None
+    body = _context(context_set + select_clause(selected, expansions), fmt)
+    if plan.count and page.count is not None:
+        body["@odata.count"] = count_value(page.count, fmt)
+    root = _service_root()
+    body["value"] = [entity(plan.entity_set, r, plan.select, expansions, fmt, root) for r in page.records]
+    if page.next is not None:
+        state = {
+            "path": path_text,
+            "options": {k: v for k, v in _original_options(path_text).items()},
+            "after": list(page.next.after or ()),
+            "served": page.next.served,
+            "count": page.next.count,
+        }
+        token = paging.encode_token(state, _gateway().secret)
+        body["@odata.nextLink"] = paging.next_link(root, path_text, state["options"], token)
+    headers = {"Preference-Applied": applied} if applied else {}
+    return _json(body, content_type=fmt.content_type, **headers)
+
+
+def _original_options(path_text: str) -> dict[str, str]:
+    """The options of the first request of a paged read (kept in the token for every next page)."""
+    token = request.args.get("$skiptoken")
+    if token is None:
+        return {k: v for k, v in request.args.items() if k != "$skiptoken"}
+    return dict(paging.decode_token(token, _gateway().secret)["options"])
+
+
+def _path_text(path: ResourcePath) -> str:
+    text = path.entity_set
+    if path.key is not None:
+        text += (
+            key_segment(path.key.value)
+            if path.key.property is None
+            else (f"({path.key.property}='{quote(path.key.value.replace(chr(39), chr(39) * 2), safe='')}')")
+        )
+    if path.member:
+        text += "/" + path.member
+    return text
+
+
+def _collection(
+    entity_set: EntitySet,
+    fmt: JsonFormat,
+    path: ResourcePath,
+    extra: Condition | None = None,
+    context_set: str | None = None,
+    on_empty: Any = None,
+) -> Response:
+    path_text = _path_text(path)
+    options, position = _options(path_text)
+    plan = plan_read(bind(entity_set, _gateway().model(), options))
+    size, applied = _page_size()
+    page = read_page(_gateway().source, plan, page_size=size, position=position, extra=extra)
+    if not page.records and position.after is None and on_empty is not None:
+        on_empty()
+    return _page_response(plan, page, fmt, context_set or entity_set.name, path_text, options, applied)
+
+
+def _count(entity_set: EntitySet, extra: Condition | None) -> Response:
+    args = {k: v for k, v in request.args.items() if k in ("$filter", "$search")}
+    plan = plan_read(bind(entity_set, _gateway().model(), parse_query_options(args)))
+    total = count_rows(_gateway().source, plan, extra)
+    return Response(str(total), content_type="text/plain;charset=utf-8")
+
+
+def _single_query(entity_set: EntitySet, key: Condition, args: Any) -> tuple[ReadPlan, Query]:
+    unsupported = [k for k in args if k not in ("$select", "$expand", "$format")]
+    if unsupported:
+        raise bad_request(
+            f"{', '.join(unsupported)} cannot be applied to a single entity; only $select and $expand can.",
+            target=unsupported[0],
+        )
+    plan = plan_read(bind(entity_set, _gateway().model(), parse_query_options(args)))
+    return plan, dataclasses.replace(plan.query, where=key, order_by=(), limit=1)
+
+
+def _fetch_one(query: Query) -> dict | None:
+    records = _gateway().source.query(soql_text(query)).get("records", [])
+    return records[0] if records else None
+
+
+def _single(entity_set: EntitySet, key: Condition, fmt: JsonFormat) -> Response:
+    plan, query = _single_query(entity_set, key, request.args)
+    record = _fetch_one(query)
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    expansions = _expansions(plan)
+    selected = plan.select if request.args.get("$select") is not None else None
+    body = _context(f"{entity_set.name}{select_clause(selected, expansions)}/$entity", fmt)
+    body.update(entity(entity_set, record, plan.select, expansions, fmt, _service_root()))
+    headers = {}
+    if body.get("@odata.etag"):
+        headers["ETag"] = body["@odata.etag"]
+    return _json(body, content_type=fmt.content_type, **headers)
+
+
+def _property(entity_set: EntitySet, key: Condition, path: ResourcePath, fmt: JsonFormat) -> Response:
+    prop = entity_set.property(path.member or "")
+    if prop is None:
+        raise bad_request(
+            f"'{path.member}' is not a published property or navigation of {entity_set.name}.",
+            target=path.member,
+        )
+    if path.count:
+        raise bad_request("$count applies to collections; this is a single property.")
+    record = _fetch_one(Query((Field(("Id",)), Field((prop.name,))), entity_set.sobject, key, limit=1))
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    value = odata_value(prop, record.get(prop.name), fmt)
+    if value is None:
+        return Response(status=204)
+    if path.raw_value:
+        return Response(
+            str(value).lower() if isinstance(value, bool) else str(value),
+            content_type="text/plain;charset=utf-8",
+        )
+    body = _context(f"{entity_set.name}{key_segment(record['Id'])}/{prop.name}", fmt)
+    body["value"] = value
+    return _json(body, content_type=fmt.content_type)
+
+
+def _navigation(
+    entity_set: EntitySet, key: Condition, nav: NavigationProperty, fmt: JsonFormat, path: ResourcePath
+) -> Response:
+    target = _gateway().model().entity_set(nav.target_set)
+    if target is None:  # the model only links published sets; kept as a guard
+        raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
+    if path.raw_value:
+        raise bad_request("$value applies to a property, not to a navigation property.")
+    if nav.collection:
+        parent_id = key.right.value if isinstance(key, Comparison) and key.left.path == ("Id",) else None
+        if parent_id is None:
+            parent_id = _parent_id(entity_set, key)
+        link = Comparison(Field((nav.field,)), "=", StringLiteral(parent_id))
+        if path.count:
+            return _count(target, link)
+
+        def _parent_must_exist() -> None:
+            if _fetch_one(Query((Field(("Id",)),), entity_set.sobject, key, limit=1)) is None:
+                raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+
+        return _collection(
+            target, fmt, path, extra=link, context_set=target.name, on_empty=_parent_must_exist
+        )
+    if path.count:
+        raise bad_request("$count applies to collections; this navigation property is single-valued.")
+    plan, query = _single_query(target, key, request.args)
+    if plan.expand:
+        raise not_implemented(
+            "$expand after a single-valued navigation is not supported; expand from the source set."
+        )
+    prefixed = tuple(Field((nav.name, *item.path)) for item in query.select if isinstance(item, Field))
+    record = _fetch_one(Query((Field(("Id",)), *prefixed), entity_set.sobject, key, limit=1))
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    related = record.get(nav.name)
+    if related is None:
+        return Response(status=204)
+    selected = plan.select if request.args.get("$select") is not None else None
+    body = _context(f"{target.name}{select_clause(selected, ())}/$entity", fmt)
+    body.update(entity(target, related, plan.select, (), fmt, _service_root()))
+    return _json(body, content_type=fmt.content_type)
+
+
+def _parent_id(entity_set: EntitySet, key: Condition) -> str:
+    record = _fetch_one(Query((Field(("Id",)),), entity_set.sobject, key, limit=1))
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    return record["Id"]
+
+
+__all__ = ["create_blueprint", "error_response", "And"]
