@@ -69,3 +69,42 @@ def to_json_value(field_type: str, stored: Any) -> Any:
     if field_type in NUMBER_TYPES:
         return float(stored)
     return stored
+
+
+def record_url(sobject: str, record_id: str, api_version: str = "59.0") -> str:
+    return f"/services/data/v{api_version}/sobjects/{sobject}/{record_id}"
+
+
+def _compound_key(compound_name: str, component_name: str) -> str:
+    """The key of a compound part: ``BillingStreet`` of ``BillingAddress`` → ``street``,
+    ``Loc__Latitude__s`` of ``Loc__c`` → ``latitude``."""
+    common = 0
+    while (
+        common < min(len(compound_name), len(component_name))
+        and compound_name[common] == component_name[common]
+    ):
+        common += 1
+    key = component_name[common:].removesuffix("__s")
+    return key[:1].lower() + key[1:]
+
+
+def render_record(sobject: str, fields: list[dict], row: dict[str, Any], api_version: str = "59.0") -> dict:
+    """A stored row as the REST API returns it: ``attributes`` first, then every field in describe order.
+
+    Compound fields (address, location) are built from their component fields, or null when all are null.
+    """
+    record: dict[str, Any] = {
+        "attributes": {"type": sobject, "url": record_url(sobject, row["Id"], api_version)}
+    }
+    for field in fields:
+        name = field["name"]
+        if field["type"] in COMPOUND_TYPES:
+            parts = {
+                _compound_key(name, f["name"]): to_json_value(f["type"], row.get(f["name"]))
+                for f in fields
+                if f.get("compoundFieldName") == name
+            }
+            record[name] = parts if any(v is not None for v in parts.values()) else None
+        else:
+            record[name] = to_json_value(field["type"], row.get(name))
+    return record

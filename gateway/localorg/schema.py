@@ -70,8 +70,10 @@ LONG_TEXT_THRESHOLD = 255
 SYSTEM_FIELD_NAMES = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 
 
-def _label_from_name(name: str) -> str:
+def _label_from_name(name: str, field_type: str | None = None) -> str:
     base = name[:-3] if name.endswith("__c") or name.endswith("__r") else name
+    if field_type == "reference" and base.endswith("Id") and len(base) > 2:
+        base = base[:-2] + " ID"
     return base.replace("_", " ")
 
 
@@ -114,7 +116,7 @@ def complete_field(field: dict) -> dict:
     external_id = given.get("externalId", False)
     entry: dict[str, Any] = {
         "name": name,
-        "label": _label_from_name(name),
+        "label": _label_from_name(name, field_type),
         "type": field_type,
         "length": length,
         "byteLength": length * 3,
