@@ -94,7 +94,7 @@ def create_app(
         publication=publication,
         describes=DescribeCache(source.describe, source.describe_global),
         secret=secret,
-        access=Access.from_env(env, embedded=embedded, host=host),
+        access=Access.from_env(env, embedded_demo=embedded, host=host),
         embedded=embedded,
         page_size=page_size,
     )

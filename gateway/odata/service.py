@@ -61,7 +61,7 @@ def create_blueprint() -> Blueprint:
     @bp.before_request
     def _authenticate_and_check_version() -> None:
         request.blueprint_root = "/odata"  # type: ignore[attr-defined]
-        g.principal = _gateway().access.authenticate(request.headers, request.remote_addr)
+        g.principal = _gateway().access.authenticate(request.headers)
         check_max_version(request.headers)
 
     @bp.after_request
@@ -170,7 +170,7 @@ def _options(path_text: str) -> tuple[Any, Position]:
     state = paging.decode_token(token, _gateway().secret)
     if state.get("path") != path_text:
         raise bad_request("The $skiptoken belongs to another resource; follow @odata.nextLink as returned.")
-    paging.check_options(args, state["options"])
+    paging.check_options(args, paging.canonical_options(state["options"]))
     options = parse_query_options(state["options"])
     after = tuple(state["after"]) if state.get("after") is not None else None
     return options, Position(after, state.get("served", 0), state.get("count"))
