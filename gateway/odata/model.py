@@ -8,6 +8,7 @@ lookup's ``relationshipName`` (``Account``, ``Owner``) or the child relationship
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 
 
@@ -62,7 +63,7 @@ class EntitySet:
         lowered = name.lower()
         return next((p for n, p in self.properties.items() if n.lower() == lowered), None)
 
-    @property
+    @builtins.property  # plain @property would name the method above
     def external_ids(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.properties.values() if p.external_id)
 
