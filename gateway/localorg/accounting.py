@@ -36,17 +36,19 @@ class ApiAccounting:
         with self._lock:
             return self.maximum - self._used
 
-    def count_request(self) -> None:
-        """Count one API request; raise REQUEST_LIMIT_EXCEEDED (uncounted) when the limit is used up."""
+    def count_request(self) -> int:
+        """Count one API request and return the count it makes; REQUEST_LIMIT_EXCEEDED (uncounted) when
+        the limit is used up."""
         with self._lock:
             if self._used >= self.maximum:
                 raise request_limit_exceeded()
             self._used += 1
+            return self._used
 
-    def limit_info(self) -> str:
-        """The value of the ``Sforce-Limit-Info`` header."""
+    def limit_info(self, used: int | None = None) -> str:
+        """The value of the ``Sforce-Limit-Info`` header: for a request's own count, or the current one."""
         with self._lock:
-            return f"api-usage={self._used}/{self.maximum}"
+            return f"api-usage={self._used if used is None else used}/{self.maximum}"
 
     def limits(self) -> dict:
         """The body of the ``limits/`` resource: DailyApiRequests and a few other limits for realism."""
