@@ -116,6 +116,13 @@ def test_basic_bad_credentials(access: Access) -> None:
         assert error.headers == {"WWW-Authenticate": BOTH_CHALLENGES}
 
 
+def test_remembered_verification_cannot_be_reached_by_shifting_user_and_password() -> None:
+    password_hash = generate_password_hash("b\0c", method="pbkdf2:sha256:1000")
+    access = Access(parse_users(f"a:{password_hash}"), [])
+    assert access.authenticate(basic("a", "b\0c")).name == "a"
+    refused(access, basic("a\0b", "c"))
+
+
 def test_remembered_verification_does_not_let_another_password_in(access: Access) -> None:
     assert access.authenticate(basic("alice", "correct horse")).name == "alice"
     refused(access, basic("alice", "correct horse!"))

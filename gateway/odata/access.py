@@ -218,11 +218,10 @@ class Access:
         return Principal(user, "basic")
 
     def _password_ok(self, user: str, password: str) -> bool:
-        remembered = hmac.new(
-            self._verified_key,
-            user.encode("utf-8", "surrogatepass") + b"\0" + password.encode("utf-8", "surrogatepass"),
-            hashlib.sha256,
-        ).digest()
+        user_bytes = user.encode("utf-8", "surrogatepass")
+        # Length-prefixed, so no other (user, password) pair gives the same bytes.
+        pair = len(user_bytes).to_bytes(4, "big") + user_bytes + password.encode("utf-8", "surrogatepass")
+        remembered = hmac.new(self._verified_key, pair, hashlib.sha256).digest()
         with self._verified_lock:
             if self._verified.get(remembered):
                 return True
