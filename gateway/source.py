@@ -427,17 +427,21 @@ class SourceConnection:
 
     def query(self, soql: str, batch_size: int | None = None) -> dict:
         """The first batch of a SOQL query, as the REST API returns it."""
-        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
+        headers = _query_options(batch_size)
         return self._call(lambda sf: sf.query(soql, headers=headers))
 
     def query_all(self, soql: str, batch_size: int | None = None) -> dict:
         """The first batch of a queryAll (deleted records included)."""
-        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
+        headers = _query_options(batch_size)
         return self._call(lambda sf: sf.query(soql, include_deleted=True, headers=headers))
 
-    def query_more(self, next_records_url: str) -> dict:
-        """The batch at ``nextRecordsUrl`` (a path such as /services/data/v59.0/query/01g...-2000)."""
-        return self._call(lambda sf: sf.query_more(next_records_url, identifier_is_url=True))
+    def query_more(self, next_records_url: str, batch_size: int | None = None) -> dict:
+        """The batch at ``nextRecordsUrl`` (a path such as /services/data/v59.0/query/01g...-2000).
+
+        The batch size is a per-request preference, so it is sent again with every batch.
+        """
+        headers = _query_options(batch_size)
+        return self._call(lambda sf: sf.query_more(next_records_url, identifier_is_url=True, headers=headers))
 
     def query_records(self, soql: str, batch_size: int | None = None, include_deleted: bool = False):
         """Every record of a query, fetching batch after batch by ``nextRecordsUrl``."""
@@ -446,7 +450,7 @@ class SourceConnection:
             yield from result["records"]
             if result.get("done", True):
                 return
-            result = self.query_more(result["nextRecordsUrl"])
+            result = self.query_more(result["nextRecordsUrl"], batch_size)
 
     def describe_global(self) -> dict:
         return self._call(lambda sf: sf.describe())
@@ -478,12 +482,13 @@ class SourceConnection:
 
     def upsert(self, name: str, field: str, value: str, values: dict) -> dict:
         """Upsert by external ID → ``{"id", "success", "errors", "created"}``."""
-        path = f"sobjects/{quote(name)}/{quote(field)}/{quote(str(value), safe='')}"
+        record_path = f"{quote(field)}/{quote(str(value), safe='')}"
 
         def call(sf: Salesforce) -> dict:
-            response = sf._call_salesforce("PATCH", sf.base_url + path, name=name, data=_json(values))
+            sobject = getattr(sf, name)
+            response = sobject.upsert(record_path, values, raw_response=True)
             body = response.json() if response.content else {}
-            # API versions before 46.0 answer 204 without a body on update.
+            # API versions before 46.0 answer 204 without a body when they update.
             return {"success": True, "errors": [], **body, "created": response.status_code == 201}
 
         return self._call(call)
@@ -496,6 +501,10 @@ class SourceConnection:
             return self._call(lambda sf: sf.restful("composite/sobjects", method="DELETE", params=params))
         body = _json({"allOrNone": all_or_none, "records": records})
         return self._call(lambda sf: sf.restful("composite/sobjects", method=method, data=body))
+
+
+def _query_options(batch_size: int | None) -> dict[str, str]:
+    return {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
 
 
 def _json(values: Any) -> str:
