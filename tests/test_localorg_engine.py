@@ -566,3 +566,15 @@ def test_sorted_page_uses_an_index(store):
         ).fetchall()
     details = " ".join(row[-1] for row in plan)
     assert "USING INDEX" in details and "TEMP B-TREE" not in details
+
+
+def test_a_reopened_database_with_engine_indexes_accepts_writes(tmp_path):
+    schema = Schema.from_describes(DESCRIBES)
+    first = Store(schema, str(tmp_path / "org.db"))
+    first.load_data({"Account": [{"Name": "b"}, {"Name": "A"}]})
+    engine.execute(first, "SELECT Id FROM Account WHERE Name = 'a' ORDER BY Name")
+    first.conn.close()
+    reopened = Store(schema, str(tmp_path / "org.db"))
+    reopened.insert("Account", {"Name": "c"})
+    rows = engine.execute(reopened, "SELECT Name FROM Account ORDER BY Name").next_batch(10)
+    assert [r["Name"] for r in rows] == ["A", "b", "c"]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import ids, records, validation
+from .engine import register_sql_functions
 from .errors import SalesforceError, invalid_type, not_found
 from .schema import Schema, SObjectType
 
@@ -53,6 +54,8 @@ class Store:
         self.lock = threading.RLock()
         # isolation_level=None: no implicit transactions; transaction() issues BEGIN/SAVEPOINT itself.
         self.conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        # the engine's case-insensitive indexes use its collation: every write needs it registered
+        register_sql_functions(self.conn)
         self._depth = 0
         self._sequences: dict[str, int] = {}
         self._last_modstamp: dt.datetime | None = None
