@@ -311,7 +311,7 @@ def test_starter_with_writable_marks_every_createable_or_updateable_field(tmp_pa
     [
         (["Nope__c"], "not supported"),
         (["Account:Name,Nope__c"], "Account has no field 'Nope__c'"),
-        (["Account:BillingAddress"], "address field"),
+        (["Account:BillingAddress"], "BillingAddress is of type address"),
     ],
 )
 def test_starter_refuses_unknown_objects_and_fields(specs, message):

@@ -335,7 +335,7 @@ def starter_text(specs: Sequence[str], describe: Callable[[str], dict], writable
                     raise ValueError(f"{spec!r}: {object_describe['name']} has no field {name!r}")
                 if not publishable(found):
                     raise ValueError(
-                        f"{spec!r}: {found['name']} is a {found['type']} field, which is not published"
+                        f"{spec!r}: {found['name']} is of type {found['type']}, which is not published"
                     )
                 chosen.append(found)
             if "id" in by_lower and all(f["name"] != by_lower["id"]["name"] for f in chosen):
