@@ -73,10 +73,13 @@ def create_app(
     host: str = "127.0.0.1",
     page_size: int = DEFAULT_PAGE_SIZE,
     demo_accounts: int | None = None,
+    embedded: bool = False,
 ) -> Flask:
-    """The gateway app. Without ``source`` and without SF_* variables it embeds the demo local org."""
+    """The gateway app. Without ``source`` and without SF_* variables it embeds the demo local org.
+
+    ``embedded`` says that a given ``source`` is an embedded demo org (anonymous loopback access allowed).
+    """
     env = os.environ if environ is None else environ
-    embedded = False
     if source is None:
         source = SourceConnection.from_env(env)
     if source is None:
