@@ -21,6 +21,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from . import engine
 from .accounting import LIMIT_INFO_HEADER, ApiAccounting
 from .auth import Authority, Session, token_blueprint
 from .config import LocalOrgConfig
@@ -523,8 +524,6 @@ def _run_query(resource: str) -> Response:
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
     g.soql = soql
     batch_size = batch_size_from(request.headers.get("Sforce-Query-Options"))
-    from . import engine  # TEMP until engine.py lands
-
     with org.store.lock:
         result = engine.execute(
             org.store, soql, include_deleted=resource == "queryAll", api_version=g.api_version
