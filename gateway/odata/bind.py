@@ -467,9 +467,9 @@ class _Binder:
         prop = value.property
         if value.date_part or value.case or prop.sf_type == "multipicklist" or prop.edm_type == "Edm.Boolean":
             preds = [self.compare_value(value, "=", item) for item in literals]
-            true = disjunction(*(p.true for p in preds), value.is_null if has_null else FALSE)
-            false = conjunction(*(p.false for p in preds), value.not_null if has_null else TRUE)
-            return _two_valued(true, false)
+            if has_null:
+                preds.append(self.compare_null(value, "="))
+            return _two_valued(disjunction(*(p.true for p in preds)), conjunction(*(p.false for p in preds)))
         values = tuple(dict.fromkeys(self.literal(value, item) for item in literals))
         if not values:
             return _two_valued(value.is_null, value.not_null)
