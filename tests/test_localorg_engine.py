@@ -578,3 +578,12 @@ def test_a_reopened_database_with_engine_indexes_accepts_writes(tmp_path):
     reopened.insert("Account", {"Name": "c"})
     rows = engine.execute(reopened, "SELECT Name FROM Account ORDER BY Name").next_batch(10)
     assert [r["Name"] for r in rows] == ["A", "b", "c"]
+
+
+def test_child_subquery_offset_applies_per_parent(store):
+    rows = run(
+        store,
+        f"SELECT (SELECT LastName FROM Contacts ORDER BY LastName LIMIT 1 OFFSET 1) FROM Account "
+        f"WHERE Id = '{A[0]}'",
+    )
+    assert [c["LastName"] for c in rows[0]["Contacts"]["records"]] == ["Jones"]

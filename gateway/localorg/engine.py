@@ -661,8 +661,13 @@ class _RecordBuilder:
         return {"type": type_name, "url": self.url(type_name, record_id)}
 
     def build(self, record_ids: list[str]) -> list[dict]:
+        """The records of these Ids, in this order (Ids no longer in the store are skipped)."""
+        by_id = self.build_by_id(record_ids)
+        return [by_id[i] for i in record_ids if i in by_id]
+
+    def build_by_id(self, record_ids: list[str]) -> dict[str, dict]:
         if not record_ids:
-            return []
+            return {}
         conn = self.store.conn
         rows = conn.execute(
             f"SELECT {self.select_sql} FROM {self.plan.from_sql} "
@@ -671,7 +676,7 @@ class _RecordBuilder:
         ).fetchall()
         by_id = {row[0]: row for row in rows}
         children = {key: builder.children_of(list(by_id)) for key, builder in self.children.items()}
-        return [self.record(by_id[i], children) for i in record_ids if i in by_id]
+        return {i: self.record(row, children) for i, row in by_id.items()}
 
     def record(self, row: tuple, children: dict[int, dict[str, dict]]) -> dict:
         plan = self.plan
@@ -709,20 +714,19 @@ class _RecordBuilder:
         plan = self.plan
         parent_column = f't0."{self.parent_field}"'
         lower = plan.query.offset or 0
-        upper = "" if plan.query.limit is None else f" AND rn <= {lower + plan.query.limit}"
+        upper = -1 if plan.query.limit is None else lower + plan.query.limit
+        # the subquery's LIMIT and OFFSET apply to each parent's children
         sql = (
             f'SELECT parent, id FROM (SELECT {parent_column} AS parent, t0."Id" AS id, '
             f"ROW_NUMBER() OVER (PARTITION BY {parent_column} ORDER BY {plan.order_sql}) AS rn "
             f"FROM {plan.from_sql} WHERE {parent_column} IN (SELECT value FROM json_each(?)) "
-            f"AND {plan.where_sql}) WHERE rn > {lower}{upper} ORDER BY parent, rn"
+            f"AND {plan.where_sql}) WHERE rn > ? AND (? < 0 OR rn <= ?) ORDER BY parent, rn"
         )
+        params = [json.dumps(parent_ids), *plan.where_params, lower, upper, upper]
         grouped: dict[str, list[str]] = {}
-        for parent, child_id in self.store.conn.execute(sql, [json.dumps(parent_ids), *plan.where_params]):
+        for parent, child_id in self.store.conn.execute(sql, params):
             grouped.setdefault(parent, []).append(child_id)
-        built = {
-            r["attributes"]["url"].rsplit("/", 1)[1]: r
-            for r in self.build([i for v in grouped.values() for i in v])
-        }
+        built = self.build_by_id([i for child_ids in grouped.values() for i in child_ids])
         return {
             parent: {
                 "totalSize": len(child_ids),
