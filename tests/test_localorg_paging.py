@@ -148,6 +148,14 @@ def test_batch_size_may_change_between_batches(client):
     assert second["nextRecordsUrl"].endswith("-1500")
 
 
+def test_locator_fetch_without_header_keeps_the_query_batch_size(client):
+    first = query(client, ALL_CONTACTS, 300).get_json()
+    second = follow(client, first["nextRecordsUrl"]).get_json()
+
+    assert len(second["records"]) == 300
+    assert second["nextRecordsUrl"].endswith("-600")
+
+
 def test_result_within_one_batch_is_done_without_locator(client):
     body = query(client, "SELECT Id FROM Contact LIMIT 150", 200).get_json()
 

@@ -337,8 +337,8 @@ def _sobject(name: str) -> Any:
     return sobject
 
 
-def batch_size_from(header: str | None) -> int:
-    """The batch size a ``Sforce-Query-Options`` header asks for, held within 200..2000.
+def batch_size_from(header: str | None) -> int | None:
+    """The batch size a ``Sforce-Query-Options`` header asks for, held within 200..2000; None if none.
 
     Salesforce treats batchSize as a preference: values outside the range are not an error; it answers
     with batches within its bounds (the minimum is 200, the default and maximum 2,000).
@@ -351,7 +351,7 @@ def batch_size_from(header: str | None) -> int:
             except ValueError:
                 return DEFAULT_BATCH_SIZE
             return max(MIN_BATCH_SIZE, min(MAX_BATCH_SIZE, requested))
-    return DEFAULT_BATCH_SIZE
+    return None
 
 
 # --- routes ------------------------------------------------------------------------------------------
@@ -523,7 +523,7 @@ def _run_query(resource: str) -> Response:
     if soql is None or not soql.strip():
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
     g.soql = soql
-    batch_size = batch_size_from(request.headers.get("Sforce-Query-Options"))
+    batch_size = batch_size_from(request.headers.get("Sforce-Query-Options")) or DEFAULT_BATCH_SIZE
     with org.store.lock:
         result = engine.execute(
             org.store, soql, include_deleted=resource == "queryAll", api_version=g.api_version
@@ -531,7 +531,7 @@ def _run_query(resource: str) -> Response:
         records = result.next_batch(batch_size)
     cursor = None
     if not result.done:
-        cursor = org.cursors.open(_session().username, result, resource, len(records))
+        cursor = org.cursors.open(_session().username, result, resource, len(records), batch_size)
     return _json(_query_body(result, records, cursor))
 
 

@@ -38,6 +38,7 @@ class Cursor:
     resource: str  # "query" or "queryAll": the resource its nextRecordsUrl names
     position: int
     last_used: float
+    batch_size: int  # of the query that opened it: used when a fetch asks for none
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -57,7 +58,7 @@ class CursorRegistry:
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
 
-    def open(self, user: str, result: Any, resource: str, position: int) -> Cursor:
+    def open(self, user: str, result: Any, resource: str, position: int, batch_size: int) -> Cursor:
         """Register a cursor for the rest of ``result``; releases the user's oldest cursor past the max."""
         with self._lock:
             self._drop_expired()
@@ -65,11 +66,11 @@ class CursorRegistry:
             for oldest in owned[: max(0, len(owned) - self.max_open_per_user + 1)]:
                 del self._cursors[oldest.locator_id]
             locator_id = ids.make_id(LOCATOR_KEY_PREFIX, next(self._sequence))
-            cursor = Cursor(locator_id, user, result, resource, position, self._clock())
+            cursor = Cursor(locator_id, user, result, resource, position, self._clock(), batch_size)
             self._cursors[locator_id] = cursor
             return cursor
 
-    def fetch(self, user: str, locator: str, batch_size: int) -> tuple[Cursor, list[dict]]:
+    def fetch(self, user: str, locator: str, batch_size: int | None) -> tuple[Cursor, list[dict]]:
         """The next batch of the cursor a ``<id>-<offset>`` locator names; closes it after its last batch.
 
         INVALID_QUERY_LOCATOR when the cursor is gone, belongs to someone else or stands elsewhere.
@@ -86,7 +87,7 @@ class CursorRegistry:
         with cursor.lock:
             if not offset_text.isdigit() or int(offset_text) != cursor.position:
                 raise invalid_query_locator()
-            records = cursor.result.next_batch(batch_size)
+            records = cursor.result.next_batch(batch_size or cursor.batch_size)
             cursor.position += len(records)
             if cursor.result.done:
                 self.close(cursor)
