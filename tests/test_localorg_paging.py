@@ -404,3 +404,29 @@ def test_threaded_server_pages_for_two_clients_at_once(app, contact_ids):
 
     assert sorted(results[0]) == sorted(contact_ids)
     assert sorted(results[1]) == sorted(contact_ids)
+
+
+# --- long text fields cap batches ---------------------------------------------------------------------
+
+
+def test_two_custom_long_text_fields_cap_batches_at_200(clock):
+    describes = [
+        {
+            "name": "Note__c",
+            "fields": [
+                {"name": "Body__c", "type": "textarea", "length": 32000},
+                {"name": "Summary__c", "type": "textarea", "length": 32000},
+            ],
+        }
+    ]
+    store = Store(Schema.from_describes(describes))
+    store.load_data({"Note__c": [{"Body__c": f"b{n}", "Summary__c": "s"} for n in range(500)]})
+    client = create_app(LocalOrgConfig(token="T", clock=clock), store).test_client()
+
+    one = query(client, "SELECT Id, Body__c FROM Note__c", 1000).get_json()
+    two = query(client, "SELECT Id, Body__c, Summary__c FROM Note__c", 1000).get_json()
+    more = follow(client, two["nextRecordsUrl"], 1000).get_json()
+
+    assert len(one["records"]) == 500
+    assert len(two["records"]) == 200
+    assert len(more["records"]) == 200

@@ -21,6 +21,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from gateway.soql.parser import SoqlSyntaxError, parse_soql
+from gateway.soql.syntax import Field
+
 from . import engine
 from .accounting import LIMIT_INFO_HEADER, ApiAccounting
 from .auth import Authority, Session, token_blueprint
@@ -28,6 +31,7 @@ from .config import LocalOrgConfig
 from .cursors import CursorRegistry, locator_path
 from .errors import SalesforceError, not_found
 from .requestlog import RequestLog
+from .schema import is_long_text
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ RELEASE_SEASONS = ("Winter", "Spring", "Summer")
 DEFAULT_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
 MAX_BATCH_SIZE = 2000
+LONG_TEXT_BATCH_SIZE = 200
 MAX_BATCH_RECORDS = 200
 UPSERT_CREATED_FLAG_SINCE = 46  # upsert answers 200 {"created": false} on update from v46.0; 204 before
 
@@ -523,7 +528,9 @@ def _run_query(resource: str) -> Response:
     if soql is None or not soql.strip():
         raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
     g.soql = soql
+    max_batch_size = _max_batch_size(org.store.schema, soql)
     batch_size = batch_size_from(request.headers.get("Sforce-Query-Options")) or DEFAULT_BATCH_SIZE
+    batch_size = min(batch_size, max_batch_size)
     with org.store.lock:
         result = engine.execute(
             org.store, soql, include_deleted=resource == "queryAll", api_version=g.api_version
@@ -531,8 +538,27 @@ def _run_query(resource: str) -> Response:
         records = result.next_batch(batch_size)
     cursor = None
     if not result.done:
-        cursor = org.cursors.open(_session().username, result, resource, len(records), batch_size)
+        cursor = org.cursors.open(
+            _session().username, result, resource, len(records), batch_size, max_batch_size
+        )
     return _json(_query_body(result, records, cursor))
+
+
+def _max_batch_size(schema: Any, soql: str) -> int:
+    """2,000, or 200 when the query selects two or more custom long text fields (Salesforce's cap)."""
+    try:
+        query = parse_soql(soql)
+    except SoqlSyntaxError:
+        return MAX_BATCH_SIZE  # the engine reports it
+    sobject = schema.get(query.sobject)
+    if sobject is None:
+        return MAX_BATCH_SIZE
+    long_text = 0
+    for item in query.select:
+        field = sobject.field(item.path[0]) if isinstance(item, Field) and len(item.path) == 1 else None
+        if field is not None and field["custom"] and is_long_text(field):
+            long_text += 1
+    return LONG_TEXT_BATCH_SIZE if long_text >= 2 else MAX_BATCH_SIZE
 
 
 def _query_body(result: Any, records: list[dict], cursor: Any) -> dict:

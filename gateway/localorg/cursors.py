@@ -39,6 +39,7 @@ class Cursor:
     position: int
     last_used: float
     batch_size: int  # of the query that opened it: used when a fetch asks for none
+    max_batch_size: int  # Salesforce's cap for this query (200 with two long text fields)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -58,7 +59,9 @@ class CursorRegistry:
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
 
-    def open(self, user: str, result: Any, resource: str, position: int, batch_size: int) -> Cursor:
+    def open(
+        self, user: str, result: Any, resource: str, position: int, batch_size: int, max_batch_size: int
+    ) -> Cursor:
         """Register a cursor for the rest of ``result``; releases the user's oldest cursor past the max."""
         with self._lock:
             self._drop_expired()
@@ -66,7 +69,9 @@ class CursorRegistry:
             for oldest in owned[: max(0, len(owned) - self.max_open_per_user + 1)]:
                 del self._cursors[oldest.locator_id]
             locator_id = ids.make_id(LOCATOR_KEY_PREFIX, next(self._sequence))
-            cursor = Cursor(locator_id, user, result, resource, position, self._clock(), batch_size)
+            cursor = Cursor(
+                locator_id, user, result, resource, position, self._clock(), batch_size, max_batch_size
+            )
             self._cursors[locator_id] = cursor
             return cursor
 
@@ -87,7 +92,7 @@ class CursorRegistry:
         with cursor.lock:
             if not offset_text.isdigit() or int(offset_text) != cursor.position:
                 raise invalid_query_locator()
-            records = cursor.result.next_batch(batch_size or cursor.batch_size)
+            records = cursor.result.next_batch(min(batch_size or cursor.batch_size, cursor.max_batch_size))
             cursor.position += len(records)
             if cursor.result.done:
                 self.close(cursor)
