@@ -1,11 +1,12 @@
-"""The WSGI application for gunicorn: ``gunicorn wsgi:app``.
+"""The WSGI application for gunicorn: ``gunicorn wsgi:app`` serves the OData gateway at ``/odata/``.
 
-For now ``app`` is the local org, configured by LOCALORG_* environment variables (LOCALORG_SCHEMA,
-LOCALORG_DATA, LOCALORG_DB, LOCALORG_ROWS, LOCALORG_TOKEN, LOCALORG_API_LIMIT, LOCALORG_REQUEST_LOG,
-LOCALORG_URL), the same settings as the options of ``gateway localorg``. Issue 3 turns it into the OData
-gateway. An in-memory local org lives in one process: run it with one worker (and several threads).
+Configured by the environment only: SF_* (the source org; none → the embedded demo local org),
+GATEWAY_METADATA (publication), GATEWAY_USERS / GATEWAY_USERS_FILE / GATEWAY_API_KEYS (inbound access),
+GATEWAY_SECRET (paging tokens, the same on every instance) and GATEWAY_HOST (the address gunicorn binds;
+default 0.0.0.0, which requires credentials — anonymous access exists only for the demo on loopback).
+The standalone local org is ``gateway localorg`` (or ``gateway.cli.localorg_from_env().app``).
 """
 
-from gateway.cli import localorg_from_env
+from gateway.serve import gateway_from_env
 
-app = localorg_from_env().app
+app = gateway_from_env()

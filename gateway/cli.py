@@ -234,6 +234,20 @@ register(
     run_localorg,
 )
 
+from gateway import serve  # noqa: E402
+from gateway.odata import publication  # noqa: E402  (`gateway publish` lives with the publication format)
+
+register(
+    "serve", "serve the published objects as OData v4 at /odata/", serve.add_serve_arguments, serve.run_serve
+)
+publication.register_cli(register)
+register(
+    "hash-password",
+    "print a GATEWAY_USERS entry (user:hash) for a password read from stdin",
+    serve.add_hash_password_arguments,
+    serve.run_hash_password,
+)
+
 
 if __name__ == "__main__":
     sys.exit(main())

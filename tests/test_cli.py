@@ -209,14 +209,28 @@ def test_a_subcommand_is_one_registered_function(capsys):
     assert "localorg" in capsys.readouterr().err
 
 
-def test_wsgi_app_is_the_local_org_configured_from_the_environment(monkeypatch, tmp_path):
+def test_localorg_from_env_is_configured_by_localorg_variables(tmp_path):
     log = tmp_path / "wsgi.jsonl"
-    monkeypatch.setenv("LOCALORG_ROWS", "7")
-    monkeypatch.setenv("LOCALORG_TOKEN", TOKEN)
-    monkeypatch.setenv("LOCALORG_API_LIMIT", "50")
-    monkeypatch.setenv("LOCALORG_REQUEST_LOG", str(log))
-    app = runpy.run_path(str(Path(__file__).parent.parent / "wsgi.py"))["app"]
+    environ = {
+        "LOCALORG_ROWS": "7",
+        "LOCALORG_TOKEN": TOKEN,
+        "LOCALORG_API_LIMIT": "50",
+        "LOCALORG_REQUEST_LOG": str(log),
+    }
+    app = cli.localorg_from_env(environ).app
     conn = SourceConnection.in_process(app, TOKEN)
     assert conn.query("SELECT COUNT() FROM Account")["totalSize"] == 7
     assert conn.api_usage == (1, 50)
     assert json.loads(log.read_text())["soql"] == "SELECT COUNT() FROM Account"
+
+
+def test_wsgi_app_is_the_gateway_and_requires_credentials_off_loopback(monkeypatch):
+    for name in [n for n in os.environ if n.startswith("SF_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("GATEWAY_API_KEYS", "wsgi-key")
+    app = runpy.run_path(str(Path(__file__).parent.parent / "wsgi.py"))["app"]
+    client = app.test_client()
+    assert client.get("/odata/").status_code == 401
+    answer = client.get("/odata/Account?$top=2", headers={"Authorization": "Bearer wsgi-key"})
+    assert answer.status_code == 200
+    assert len(answer.get_json()["value"]) == 2
