@@ -45,10 +45,10 @@ class ApiAccounting:
             self._used += 1
             return self._used
 
-    def limit_info(self, used: int | None = None) -> str:
-        """The value of the ``Sforce-Limit-Info`` header: for a request's own count, or the current one."""
+    def limit_info(self) -> str:
+        """The value of the ``Sforce-Limit-Info`` header: the count so far and the maximum."""
         with self._lock:
-            return f"api-usage={self._used if used is None else used}/{self.maximum}"
+            return f"api-usage={self._used}/{self.maximum}"
 
     def limits(self) -> dict:
         """The body of the ``limits/`` resource: DailyApiRequests and a few other limits for realism."""

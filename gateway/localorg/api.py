@@ -154,7 +154,9 @@ def _gate() -> None:
 def _finish(response: Response) -> Response:
     org = _org()
     if g.get("authenticated"):
-        response.headers[LIMIT_INFO_HEADER] = org.accounting.limit_info(g.get("api_usage"))
+        # The org's count as the response leaves (this request included), as Salesforce reports it, so
+        # the header never goes backwards in the order responses are sent.
+        response.headers[LIMIT_INFO_HEADER] = org.accounting.limit_info()
     try:
         org.request_log.write(
             method=request.method,
