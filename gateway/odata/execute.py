@@ -8,14 +8,13 @@ The count costs nothing when the first page's ``totalSize`` already tells it, el
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.odata.errors import bad_request
-from gateway.odata.plan import ReadPlan, count_query, keyset_condition
+from gateway.odata.plan import ReadPlan, count_query, page_query, restrict, sort_values
 from gateway.soql.printer import MAX_STATEMENT, print_soql
-from gateway.soql.syntax import And, Condition, Query
+from gateway.soql.syntax import Condition, Query
 
 
 @dataclass(frozen=True)
@@ -45,24 +44,6 @@ def soql_text(query: Query) -> str:
     return text
 
 
-def _where(*conditions: Condition | None) -> Condition | None:
-    present = [c for c in conditions if c is not None]
-    if not present:
-        return None
-    return present[0] if len(present) == 1 else And(tuple(present))
-
-
-def key_values(plan: ReadPlan, record: dict) -> tuple[Any, ...]:
-    """The sort-key values of ``record`` (Salesforce JSON values), following parent paths."""
-    values = []
-    for key in plan.order_keys:
-        value: Any = record
-        for name in key.field.path:
-            value = value.get(name) if isinstance(value, dict) else None
-        values.append(value)
-    return tuple(values)
-
-
 def read_page(
     source: Any,
     plan: ReadPlan,
@@ -72,16 +53,15 @@ def read_page(
     extra: Condition | None = None,
 ) -> Page:
     """Read one page of ``plan`` after ``position``; ``extra`` narrows it (navigation from a parent)."""
+    if extra is not None:
+        plan = restrict(plan, extra)
     remaining = None if plan.top is None else max(plan.top - position.served, 0)
     size = page_size if remaining is None else min(page_size, remaining)
     if size == 0:
         return Page([], False, None, position.count)
     # Ask for one row more than we show, unless $top already ends the read with this page.
     lookahead = remaining is None or remaining > size
-    after = keyset_condition(plan.order_keys, position.after) if position.after is not None else None
-    query = dataclasses.replace(
-        plan.query, where=_where(plan.query.where, extra, after), limit=size + (1 if lookahead else 0)
-    )
+    query = page_query(plan, position.after, size + (1 if lookahead else 0))
     result = source.query(soql_text(query))
     records = list(result.get("records", []))
     while len(records) < size and not result.get("done", True) and result.get("nextRecordsUrl"):
@@ -96,17 +76,15 @@ def read_page(
         if position.after is None and total < query.limit:
             count = total
         else:
-            count = count_rows(source, plan, extra)
+            count = count_rows(source, plan)
     next_position = (
-        Position(key_values(plan, records[-1]), position.served + len(records), count)
+        Position(sort_values(records[-1], plan.order_keys), position.served + len(records), count)
         if more and records
         else None
     )
     return Page(records, more and bool(records), next_position, count)
 
 
-def count_rows(source: Any, plan: ReadPlan, extra: Condition | None = None) -> int:
+def count_rows(source: Any, plan: ReadPlan) -> int:
     """All rows matching the plan's filter (ignoring $top): one ``SELECT COUNT()`` call."""
-    query = count_query(plan)
-    query = dataclasses.replace(query, where=_where(query.where, extra))
-    return int(source.query(soql_text(query))["totalSize"])
+    return int(source.query(soql_text(count_query(plan)))["totalSize"])

@@ -20,13 +20,20 @@ from gateway.odata.errors import ODataError, bad_request, not_found, not_impleme
 from gateway.odata.execute import Page, Position, count_rows, read_page, soql_text
 from gateway.odata.model import EntitySet, NavigationProperty
 from gateway.odata.negotiation import check_max_version, json_format, metadata_wants_json
-from gateway.odata.plan import ReadPlan, plan_read
+from gateway.odata.plan import ReadPlan, plan_read, restrict
 from gateway.odata.query_options import parse_query_options
 from gateway.odata.resource_path import KeyPredicate, ResourcePath, parse_resource_path
-from gateway.odata.shape import Expansion, JsonFormat, count_value, entity, key_segment, odata_value
-from gateway.odata.shape import select_clause
+from gateway.odata.shape import (
+    Expansion,
+    JsonFormat,
+    count_value,
+    entity,
+    key_segment,
+    odata_value,
+    select_clause,
+)
 from gateway.odata.source_errors import odata_error_from_source
-from gateway.soql.syntax import And, Comparison, Condition, Field, Query, StringLiteral
+from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiteral
 
 log = logging.getLogger(__name__)
 
@@ -161,19 +168,22 @@ def _resolve_key(entity_set: EntitySet, key: KeyPredicate) -> Condition:
     return Comparison(Field((prop.name,)), "=", StringLiteral(key.value))
 
 
-def _options(path_text: str) -> tuple[Any, Position]:
-    """Parse the query options, or the options a $skiptoken carries, and the paging position."""
+def _options(path_text: str) -> tuple[Any, Position, dict[str, str]]:
+    """The query options (from the request, or those a $skiptoken carries), the paging position, and the
+    original request's options, which every nextLink keeps."""
     args = request.args
     token = args.get("$skiptoken")
     if token is None:
-        return parse_query_options(args), Position()
+        original = {k: v for k, v in args.items()}
+        return parse_query_options(args), Position(), original
     state = paging.decode_token(token, _gateway().secret)
     if state.get("path") != path_text:
         raise bad_request("The $skiptoken belongs to another resource; follow @odata.nextLink as returned.")
-    paging.check_options(args, paging.canonical_options(state["options"]))
-    options = parse_query_options(state["options"])
+    original = dict(state["options"])
+    paging.check_options(args, paging.canonical_options(original))
     after = tuple(state["after"]) if state.get("after") is not None else None
-    return options, Position(after, state.get("served", 0), state.get("count"))
+    position = Position(after, state.get("served", 0), state.get("count"))
+    return parse_query_options(original), position, original
 
 
 def _page_size() -> tuple[int, str | None]:
@@ -197,6 +207,7 @@ def _page_response(
     context_set: str,
     path_text: str,
     options: Any,
+    original: dict[str, str],
     applied: str | None,
 ) -> Response:
     expansions = _expansions(plan)
@@ -209,7 +220,7 @@ def _page_response(
     if page.next is not None:
         state = {
             "path": path_text,
-            "options": {k: v for k, v in _original_options(path_text).items()},
+            "options": original,
             "after": list(page.next.after or ()),
             "served": page.next.served,
             "count": page.next.count,
@@ -218,14 +229,6 @@ def _page_response(
         body["@odata.nextLink"] = paging.next_link(root, path_text, state["options"], token)
     headers = {"Preference-Applied": applied} if applied else {}
     return _json(body, content_type=fmt.content_type, **headers)
-
-
-def _original_options(path_text: str) -> dict[str, str]:
-    """The options of the first request of a paged read (kept in the token for every next page)."""
-    token = request.args.get("$skiptoken")
-    if token is None:
-        return {k: v for k, v in request.args.items() if k != "$skiptoken"}
-    return dict(paging.decode_token(token, _gateway().secret)["options"])
 
 
 def _path_text(path: ResourcePath) -> str:
@@ -250,19 +253,20 @@ def _collection(
     on_empty: Any = None,
 ) -> Response:
     path_text = _path_text(path)
-    options, position = _options(path_text)
+    options, position, original = _options(path_text)
     plan = plan_read(bind(entity_set, _gateway().model(), options))
     size, applied = _page_size()
     page = read_page(_gateway().source, plan, page_size=size, position=position, extra=extra)
     if not page.records and position.after is None and on_empty is not None:
         on_empty()
-    return _page_response(plan, page, fmt, context_set or entity_set.name, path_text, options, applied)
+    context = context_set or entity_set.name
+    return _page_response(plan, page, fmt, context, path_text, options, original, applied)
 
 
 def _count(entity_set: EntitySet, extra: Condition | None) -> Response:
     args = {k: v for k, v in request.args.items() if k in ("$filter", "$search")}
     plan = plan_read(bind(entity_set, _gateway().model(), parse_query_options(args)))
-    total = count_rows(_gateway().source, plan, extra)
+    total = count_rows(_gateway().source, plan if extra is None else restrict(plan, extra))
     return Response(str(total), content_type="text/plain;charset=utf-8")
 
 
@@ -370,6 +374,3 @@ def _parent_id(entity_set: EntitySet, key: Condition) -> str:
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
     return record["Id"]
-
-
-__all__ = ["create_blueprint", "error_response", "And"]
