@@ -1,53 +1,68 @@
 """Benchmark the OData read path against direct SOQL, in one run, on one local org.
 
-Starts a local org over HTTP (loopback) with demo data and the gateway over HTTP in front of it, then
-reports:
+Three processes, as in production: the local org (``gateway localorg``), the gateway (``gateway serve``
+pointed at it by SF_* variables) and this script as the client. It reports:
 - a 200-row page through the gateway (HTTP) vs the same SOQL through simple-salesforce directly: medians
   and their ratio (aim ≤ 1.3);
-- in-process translate + serialize time per 200-row page (parse, bind, plan, print SOQL, shape JSON;
-  aim ≤ 2 ms);
-- API calls per page while paging the whole Account set (aim: exactly 1);
-- peak traced memory while paging every Account through nextLinks, sampled along the way (aim: flat).
+- in-process translate + serialize time per 200-row page (parse, bind, plan, print SOQL, shape and dump
+  JSON; aim ≤ 2 ms);
+- API calls per page while paging the whole Account set by nextLink (aim: exactly 1);
+- the gateway process's resident memory while paging every Account (aim: flat).
 
-Run: ``.venv/bin/python benchmarks/read_path.py --rows 100000`` (loading 100k accounts takes a while).
+Run: ``.venv/bin/python benchmarks/read_path.py --rows 100000``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import socket
 import statistics
-import threading
+import subprocess
+import sys
 import time
-import tracemalloc
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce import Salesforce
-from werkzeug.serving import make_server
 
 from gateway.app import create_app
-from gateway.localorg.api import create_app as create_localorg_app
-from gateway.localorg.config import LocalOrgConfig
-from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
-from gateway.localorg.schema import load_schema
-from gateway.localorg.store import Store
 from gateway.odata.bind import bind
 from gateway.odata.plan import plan_read
 from gateway.odata.query_options import parse_query_options
-from gateway.odata.shape import JsonFormat, entity
+from gateway.odata.shape import JsonFormat, Shaper
 from gateway.soql.printer import print_soql
 from gateway.source import PlainHttpAdapter, SourceConnection
 
 TOKEN = "benchmark-token"
 API_KEY = "benchmark-key"
 SELECT = "Id,Name,Industry,AnnualRevenue,NumberOfEmployees,BillingCity,Phone,CreatedDate"
+GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
 
-def serve(app) -> tuple[str, object]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(command: list[str], ready: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """Start a server process and wait for the line announcing its URL."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = re.search(ready, line)
+        if match:
+            return process, match.group(1)
+    raise RuntimeError(f"{command[3]} did not start (exit {process.wait()})")
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
 
 def median_ms(samples: list[float]) -> float:
@@ -61,28 +76,45 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    store = Store(load_schema(DEMO_SCHEMA_PATH))
-    load_demo(store, accounts=args.rows)
+    org, org_url = start(
+        [*GATEWAY, "localorg", "--port", "0", "--rows", str(args.rows), "--token", TOKEN,
+         "--api-limit", str(10**9)],
+        r"listening on (http://\S+)",
+    )
     load_seconds = time.perf_counter() - started
-    org_url, _ = serve(create_localorg_app(LocalOrgConfig(token=TOKEN, api_limit=10**9), store))
+    env = {
+        **os.environ,
+        "SF_INSTANCE_URL": org_url,
+        "SF_ACCESS_TOKEN": TOKEN,
+        "GATEWAY_API_KEYS": API_KEY,
+        "GATEWAY_SECRET": "benchmark-secret-benchmark-secret",
+    }
+    gateway_process, gateway_root = start(
+        [*GATEWAY, "serve", "--port", str(free_port())], r"serving (http://\S+/odata/)", env
+    )
+    try:
+        run(args, org_url, gateway_root, gateway_process.pid, load_seconds)
+    finally:
+        gateway_process.terminate()
+        org.terminate()
 
-    source = SourceConnection.from_env({"SF_INSTANCE_URL": org_url, "SF_ACCESS_TOKEN": TOKEN})
-    gateway_app = create_app(source=source, environ={"GATEWAY_API_KEYS": API_KEY}, host="127.0.0.1")
-    gateway_url, _ = serve(gateway_app)
+
+def run(args: argparse.Namespace, org_url: str, gateway_root: str, gateway_pid: int, load: float) -> None:
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {API_KEY}"
-
-    # The SOQL the gateway sends for one page, taken from the plan, asked directly of the org.
-    gateway = gateway_app.extensions["odata_gateway"]
-    model = gateway.model()
-    options = {"$select": SELECT}
-    plan = plan_read(bind(model.entity_set("Account"), model, parse_query_options(options)))
-    page_soql = print_soql(plan.query) + " LIMIT 201"
     direct_session = requests.Session()
     direct_session.mount(org_url.replace("http://", "https://") + "/", PlainHttpAdapter())
     direct = Salesforce(instance_url=org_url, session_id=TOKEN, session=direct_session, version="59.0")
 
-    page_url = f"{gateway_url}/odata/Account?$select={SELECT}"
+    # The same planning the gateway does, in this process, for the SOQL and the in-process timing.
+    source = SourceConnection.from_env({"SF_INSTANCE_URL": org_url, "SF_ACCESS_TOKEN": TOKEN})
+    model = create_app(source=source, environ={"GATEWAY_API_KEYS": API_KEY}).extensions["odata_gateway"].model()
+    entity_set = model.entity_set("Account")
+    options = {"$select": SELECT}
+    plan = plan_read(bind(entity_set, model, parse_query_options(options)))
+    page_soql = print_soql(plan.query) + " LIMIT 201"
+
+    page_url = f"{gateway_root}Account?$select={SELECT}"
     gateway_times, direct_times = [], []
     for _ in range(5):  # warm both paths
         http.get(page_url).raise_for_status()
@@ -96,47 +128,46 @@ def main() -> None:
         direct.query(page_soql)
         direct_times.append(time.perf_counter() - t0)
 
-    # In-process translate + serialize for a 200-row page (no source call).
     records = direct.query(page_soql)["records"][:200]
-    entity_set = model.entity_set("Account")
     fmt = JsonFormat()
     translate_serialize = []
     for _ in range(args.repeat * 5):
         t0 = time.perf_counter()
         plan = plan_read(bind(entity_set, model, parse_query_options(options)))
         print_soql(plan.query)
-        body = {"value": [entity(entity_set, r, plan.select, (), fmt, "http://x/odata/") for r in records]}
-        json.dumps(body)
+        shaper = Shaper.build(entity_set, plan.select, (), fmt, gateway_root)
+        json.dumps({"value": [shaper.shape(r) for r in records]}, ensure_ascii=False)
         translate_serialize.append(time.perf_counter() - t0)
 
-    # Page through every Account by nextLink: API calls per page and memory along the way.
-    calls_before = source.api_calls
-    tracemalloc.start()
-    url, pages, rows, samples = f"{gateway_url}/odata/Account?$select={SELECT}", 0, 0, []
+    # Page through every Account by nextLink: API calls per page and the gateway's memory on the way.
+    used_before = direct.limits()["DailyApiRequests"]
+    url, pages, rows, samples = page_url, 0, 0, []
     paging_started = time.perf_counter()
     while url:
         body = http.get(url).json()
         rows += len(body["value"])
         pages += 1
         link = body.get("@odata.nextLink")
-        url = None if link is None else gateway_url + urlsplit(link).path + "?" + urlsplit(link).query
-        if pages in (10, 50, 100, 250) or pages % 500 == 0 or url is None:
-            current, peak = tracemalloc.get_traced_memory()
-            samples.append((pages, rows, current / 1e6, peak / 1e6))
+        url = None if link is None else gateway_root.rstrip("/odata/") + urlsplit(link).path + "?" + urlsplit(
+            link
+        ).query
+        if pages in (1, 10, 50, 100, 250) or pages % 100 == 0 or url is None:
+            samples.append((pages, rows, rss_mb(gateway_pid)))
     paging_seconds = time.perf_counter() - paging_started
-    tracemalloc.stop()
-    calls = source.api_calls - calls_before
+    used_after = direct.limits()["DailyApiRequests"]
+    calls = (used_before["Remaining"] - used_after["Remaining"]) - 1  # less the second limits call
 
     gw, dr = median_ms(gateway_times), median_ms(direct_times)
-    print(f"demo org: {args.rows} accounts loaded in {load_seconds:.1f} s")
+    print(f"demo org: {args.rows} accounts, local org started in {load:.1f} s")
     print(f"200-row page, median of {args.repeat}: gateway over HTTP {gw:.2f} ms, "
           f"simple-salesforce direct {dr:.2f} ms, ratio {gw / dr:.2f}")
-    print(f"in-process translate+serialize per 200-row page: {median_ms(translate_serialize):.2f} ms (median)")
-    print(f"paged {rows} rows in {pages} pages, {paging_seconds:.1f} s: {calls} API calls "
-          f"= {calls / pages:.2f} per page")
-    print("memory while paging (traced Python heap, MB): pages, rows, current, peak")
+    per_page = median_ms(translate_serialize)
+    print(f"in-process translate+serialize per 200-row page: {per_page:.2f} ms (median)")
+    print(f"paged {rows} rows in {pages} pages, {paging_seconds:.1f} s ({paging_seconds / pages * 1000:.1f} "
+          f"ms a page): {calls} API calls = {calls / pages:.2f} per page")
+    print("gateway resident memory while paging: page, rows, RSS MB")
     for sample in samples:
-        print(f"  {sample[0]:>6} {sample[1]:>8} {sample[2]:8.2f} {sample[3]:8.2f}")
+        print(f"  {sample[0]:>6} {sample[1]:>8} {sample[2]:8.1f}")
 
 
 if __name__ == "__main__":

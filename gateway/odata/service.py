@@ -8,13 +8,14 @@ OData error body; client input never produces a 500.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, json, request
+from flask import Blueprint, Response, current_app, g, request
 
-from gateway.odata import csdl, paging
+from gateway.odata import batch, csdl, paging, writes
 from gateway.odata.bind import bind
 from gateway.odata.errors import ODataError, bad_request, not_found, not_implemented
 from gateway.odata.execute import Page, Position, count_rows, read_page, soql_text
@@ -26,8 +27,8 @@ from gateway.odata.resource_path import KeyPredicate, ResourcePath, parse_resour
 from gateway.odata.shape import (
     Expansion,
     JsonFormat,
+    Shaper,
     count_value,
-    entity,
     key_segment,
     odata_value,
     select_clause,
@@ -47,7 +48,8 @@ def _gateway() -> Any:
 
 
 def _json(body: Any, status: int = 200, content_type: str = "application/json", **headers: str) -> Response:
-    response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type=content_type)
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    response = Response(text, status=status, content_type=content_type)
     response.headers.update(headers)
     return response
 
@@ -126,20 +128,14 @@ def metadata() -> Response:
 
 
 def resource(resource: str) -> Response:
-    if request.method != "GET":
-        raise ODataError(
-            405,
-            "MethodNotAllowed",
-            f"{request.method} is not supported yet: this gateway is read-only (write-back is not built).",
-            headers={"Allow": "GET"},
-        )
     if resource == "$batch":
-        raise not_implemented("$batch is not supported yet.")
+        return batch.handle_batch()
     path = parse_resource_path(resource)
-    gateway = _gateway()
-    entity_set = gateway.model().entity_set(path.entity_set)
+    entity_set = _gateway().model().entity_set(path.entity_set)
     if entity_set is None:
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
+    if request.method != "GET":
+        return writes.handle_write(entity_set, path)
     fmt = json_format(request.args, request.headers.get("Accept"))
     if path.key is None:
         if path.count:
@@ -190,6 +186,13 @@ def _page_size() -> tuple[int, str | None]:
     return paging.page_size(request.headers.get("Prefer"), default=_gateway().page_size)
 
 
+def _shaper(
+    entity_set: EntitySet, select: tuple[str, ...], expansions: tuple[Expansion, ...], fmt: JsonFormat
+) -> Shaper:
+    namespace = _gateway().model().namespace
+    return Shaper.build(entity_set, select, expansions, fmt, _service_root(), namespace)
+
+
 def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
     return tuple(
         Expansion(e.navigation.name, e.target, e.select, e.navigation.collection) for e in plan.expand
@@ -216,7 +219,8 @@ def _page_response(
     if plan.count and page.count is not None:
         body["@odata.count"] = count_value(page.count, fmt)
     root = _service_root()
-    body["value"] = [entity(plan.entity_set, r, plan.select, expansions, fmt, root) for r in page.records]
+    shaper = _shaper(plan.entity_set, plan.select, expansions, fmt)
+    body["value"] = [shaper.shape(r) for r in page.records]
     if page.next is not None:
         state = {
             "path": path_text,
@@ -294,7 +298,7 @@ def _single(entity_set: EntitySet, key: Condition, fmt: JsonFormat) -> Response:
     expansions = _expansions(plan)
     selected = plan.select if request.args.get("$select") is not None else None
     body = _context(f"{entity_set.name}{select_clause(selected, expansions)}/$entity", fmt)
-    body.update(entity(entity_set, record, plan.select, expansions, fmt, _service_root()))
+    body.update(_shaper(entity_set, plan.select, expansions, fmt).shape(record))
     headers = {}
     if body.get("@odata.etag"):
         headers["ETag"] = body["@odata.etag"]
@@ -365,7 +369,7 @@ def _navigation(
         return Response(status=204)
     selected = plan.select if request.args.get("$select") is not None else None
     body = _context(f"{target.name}{select_clause(selected, ())}/$entity", fmt)
-    body.update(entity(target, related, plan.select, (), fmt, _service_root()))
+    body.update(_shaper(target, plan.select, (), fmt).shape(related))
     return _json(body, content_type=fmt.content_type)
 
 

@@ -10,6 +10,7 @@ Decimal and Int64 values, and the count, are strings). Control information follo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -43,34 +44,50 @@ class Expansion:
     collection: bool
 
 
-def odata_value(prop: Property, value: Any, fmt: JsonFormat) -> Any:
-    """A Salesforce JSON value as the OData JSON value of ``prop``."""
-    if value is None:
-        return None
+Converter = Callable[[Any], Any]
+
+
+def _decimal_string(value: Any) -> Any:
+    return None if value is None else str(Decimal(str(value)))
+
+
+def _int64_string(value: Any) -> Any:
+    return None if value is None else str(int(value))
+
+
+def _datetime(value: Any) -> Any:
+    return None if value is None else sf_datetime_to_odata(value)
+
+
+def _time_of_day(value: Any) -> Any:
+    return None if value is None else value.rstrip("Z")
+
+
+def value_converter(prop: Property, fmt: JsonFormat) -> Converter | None:
+    """How a Salesforce JSON value of ``prop`` becomes its OData JSON value; None when it stays as it is
+    (numbers stay JSON numbers unless IEEE754Compatible asks for Decimal and Int64 as strings)."""
     edm = prop.edm_type
     if edm == "Edm.DateTimeOffset":
-        return sf_datetime_to_odata(value)
+        return _datetime
     if edm == "Edm.TimeOfDay":
-        return value.rstrip("Z")
-    if edm == "Edm.Decimal":
-        number = Decimal(str(value))
-        if prop.scale is not None and prop.scale >= 0:
-            number = number.quantize(Decimal(1).scaleb(-prop.scale)) if number == number else number
-        return str(number) if fmt.ieee754 else _json_number(number)
-    if edm in ("Edm.Int32", "Edm.Int64"):
-        return str(int(value)) if fmt.ieee754 and edm == "Edm.Int64" else int(value)
-    return value
+        return _time_of_day
+    if fmt.ieee754 and edm == "Edm.Decimal":
+        return _decimal_string
+    if fmt.ieee754 and edm == "Edm.Int64":
+        return _int64_string
+    return None
 
 
-def _json_number(number: Decimal) -> int | float:
-    # Whole amounts print as integers (1500), others as the shortest float (1500.25).
-    if number == number.to_integral_value():
-        return int(number)
-    return float(number)
+def odata_value(prop: Property, value: Any, fmt: JsonFormat) -> Any:
+    """A Salesforce JSON value as the OData JSON value of ``prop``."""
+    convert = value_converter(prop, fmt)
+    return value if convert is None else convert(value)
 
 
 def sf_datetime_to_odata(value: str) -> str:
     """``2024-03-01T12:00:00.000+0000`` → ``2024-03-01T12:00:00.000Z`` (always UTC, milliseconds)."""
+    if len(value) == 28 and value.endswith("+0000"):  # what Salesforce sends: skip parsing
+        return value[:23] + "Z"
     parsed = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(dt.UTC)
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
 
@@ -80,59 +97,62 @@ def key_segment(key: str) -> str:
     return "('" + quote(key.replace("'", "''"), safe="") + "')"
 
 
-def etag(entity_set: EntitySet, record: dict) -> str | None:
-    """A weak ETag from SystemModstamp, when it is published and was read."""
-    stamp = record.get("SystemModstamp")
-    if stamp is None or entity_set.property("SystemModstamp") is None:
-        return None
-    return f'W/"{sf_datetime_to_odata(stamp)}"'
+@dataclass(frozen=True)
+class Shaper:
+    """Shapes records of one entity set for one response: converters are chosen once, not per row."""
 
+    entity_set: EntitySet
+    fmt: JsonFormat
+    service_root: str
+    namespace: str
+    fields: tuple[tuple[str, Converter | None], ...]
+    expansions: tuple[tuple[Expansion, Shaper], ...]
+    with_etag: bool
 
-def entity(
-    entity_set: EntitySet,
-    record: dict,
-    select: tuple[str, ...],
-    expansions: tuple[Expansion, ...],
-    fmt: JsonFormat,
-    service_root: str,
-) -> dict:
-    """One OData entity from one Salesforce record."""
-    out: dict[str, Any] = {}
-    key = record.get("Id")
-    if fmt.metadata != "none":
-        tag = etag(entity_set, record)
-        if fmt.metadata == "full":
-            out["@odata.type"] = f"#{_qualified(entity_set)}"
+    @classmethod
+    def build(
+        cls,
+        entity_set: EntitySet,
+        select: tuple[str, ...],
+        expansions: tuple[Expansion, ...],
+        fmt: JsonFormat,
+        service_root: str,
+        namespace: str = "Salesforce",
+    ) -> Shaper:
+        fields = tuple((n, value_converter(entity_set.properties[n], fmt)) for n in select)
+        nested = tuple(
+            (e, cls.build(e.target, e.select, (), fmt, service_root, namespace)) for e in expansions
+        )
+        with_etag = fmt.metadata != "none" and entity_set.property("SystemModstamp") is not None
+        return cls(entity_set, fmt, service_root, namespace, fields, nested, with_etag)
+
+    def shape(self, record: dict) -> dict:
+        """One OData entity from one Salesforce record."""
+        out: dict[str, Any] = {}
+        key = record.get("Id")
+        full = self.fmt.metadata == "full"
+        if full:
+            out["@odata.type"] = f"#{self.namespace}.{self.entity_set.entity_type}"
             if key is not None:
-                out["@odata.id"] = f"{service_root}{entity_set.name}{key_segment(key)}"
-                out["@odata.editLink"] = f"{entity_set.name}{key_segment(key)}"
-        if tag:
-            out["@odata.etag"] = tag
-    for name in select:
-        prop = entity_set.properties[name]
-        out[name] = odata_value(prop, record.get(name), fmt)
-    for expansion in expansions:
-        nested = record.get(expansion.name)
-        if expansion.collection:
-            rows = (nested or {}).get("records", []) if nested else []
-            out[expansion.name] = [
-                entity(expansion.target, row, expansion.select, (), fmt, service_root) for row in rows
-            ]
-        else:
-            out[expansion.name] = (
-                None
-                if nested is None
-                else entity(expansion.target, nested, expansion.select, (), fmt, service_root)
-            )
-        if fmt.metadata == "full" and key is not None:
-            out[f"{expansion.name}@odata.navigationLink"] = (
-                f"{entity_set.name}{key_segment(key)}/{expansion.name}"
-            )
-    return out
-
-
-def _qualified(entity_set: EntitySet) -> str:
-    return f"Salesforce.{entity_set.entity_type}"
+                out["@odata.id"] = f"{self.service_root}{self.entity_set.name}{key_segment(key)}"
+                out["@odata.editLink"] = f"{self.entity_set.name}{key_segment(key)}"
+        if self.with_etag and record.get("SystemModstamp") is not None:
+            out["@odata.etag"] = f'W/"{sf_datetime_to_odata(record["SystemModstamp"])}"'
+        for name, convert in self.fields:
+            value = record.get(name)
+            out[name] = value if convert is None else convert(value)
+        for expansion, shaper in self.expansions:
+            nested = record.get(expansion.name)
+            if expansion.collection:
+                rows = nested.get("records", []) if nested else []
+                out[expansion.name] = [shaper.shape(row) for row in rows]
+            else:
+                out[expansion.name] = None if nested is None else shaper.shape(nested)
+            if full and key is not None:
+                out[f"{expansion.name}@odata.navigationLink"] = (
+                    f"{self.entity_set.name}{key_segment(key)}/{expansion.name}"
+                )
+        return out
 
 
 def select_clause(select: tuple[str, ...] | None, expansions: tuple[Expansion, ...]) -> str:
