@@ -294,3 +294,27 @@ def test_altered_nextlink_options_are_refused(client):
     parts = urlsplit(link)
     response = client.get(parts.path + "?" + parts.query.replace("LastName", "FirstName", 1))
     assert response.status_code == 400
+
+
+def test_statement_over_100000_characters_is_refused_before_the_source(client, source):
+    values = ",".join(f"'{'v' * 90}{i:05d}'" for i in range(1100))
+    before = source.api_calls
+    response = get(client, f"Account?$filter=Name in ({values})")
+    assert response.status_code == 400
+    assert "100000" in response.get_json()["error"]["message"]
+    assert source.api_calls == before
+
+
+def test_next_page_is_served_by_another_gateway_instance_with_the_same_secret(demo):
+    """Stateless paging: a second app (a restart, another instance) serves the first one's nextLink."""
+    _, source = demo
+    environ = {"GATEWAY_SECRET": "shared-secret-for-every-instance"}
+    first = create_app(source=source, environ=environ, host="127.0.0.1", embedded=True).test_client()
+    second = create_app(source=source, environ=environ, host="127.0.0.1", embedded=True).test_client()
+    page1 = first.get("/odata/Contact?$select=Id&$orderby=LastName").get_json()
+    link = urlsplit(page1["@odata.nextLink"])
+    page2 = second.get(link.path + "?" + link.query)
+    assert page2.status_code == 200
+    ids = [r["Id"] for r in page1["value"] + page2.get_json()["value"]]
+    expected = soql_ids(source, "SELECT Id FROM Contact ORDER BY LastName, Id LIMIT 400")
+    assert ids == expected
