@@ -18,6 +18,7 @@ from typing import Any
 from cachetools import TTLCache
 from flask import Flask
 
+from gateway.odata import csrf
 from gateway.odata.access import Access
 from gateway.odata.describe_cache import DescribeCache
 from gateway.odata.model import Model
@@ -52,6 +53,7 @@ class Gateway:
     access: Access
     embedded: bool = False
     page_size: int = DEFAULT_PAGE_SIZE
+    csrf: bool = False  # GATEWAY_CSRF=on: writes need a token from "X-CSRF-Token: Fetch"
     _model_cache: TTLCache = field(default_factory=lambda: TTLCache(maxsize=1, ttl=MODEL_TTL_SECONDS))
     _model_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,6 +102,7 @@ def create_app(
         access=Access.from_env(env, embedded_demo=embedded, host=host),
         embedded=embedded,
         page_size=page_size,
+        csrf=csrf.enabled(env),
     )
     gateway.model()  # build now: a publication that does not match the source fails at start-up
     app = Flask(__name__)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -138,6 +139,33 @@ def check_method_allowed(model: Model, entity_set: EntitySet, operation: Operati
 
 # --- the body -------------------------------------------------------------------------------------------
 
+MAX_DECODED_BODY = 32 * 1024 * 1024  # Salesforce sends at most 8 MB; room to spare, but no zip bombs
+
+
+def decode_content_encoding(raw: bytes, encoding: str | None) -> bytes:
+    """A request body as sent, decompressed when ``Content-Encoding`` is gzip or deflate (Salesforce
+    Connect's "Compress Requests"); 415 for other encodings, 400 for a corrupt or oversized stream."""
+    name = (encoding or "").strip().lower()
+    if name in ("", "identity"):
+        return raw
+    if name not in ("gzip", "x-gzip", "deflate"):
+        raise ODataError(
+            415, "UnsupportedMediaType", f"Content-Encoding '{encoding}' is not supported; use gzip or none."
+        )
+    decoder = zlib.decompressobj(wbits=47 if "gzip" in name else 15)  # 47: gzip or zlib header
+    try:
+        data = decoder.decompress(raw, MAX_DECODED_BODY + 1)
+    except zlib.error as error:
+        raise ODataError(
+            400, "BadRequest", f"The {name} request body cannot be decompressed: {error}"
+        ) from None
+    if len(data) > MAX_DECODED_BODY or decoder.unconsumed_tail:
+        raise ODataError(413, "PayloadTooLarge", f"The decompressed body exceeds {MAX_DECODED_BODY} bytes.")
+    return data
+
+
+# --- the entity body ------------------------------------------------------------------------------------
+
 
 def parse_entity_body(raw: bytes) -> dict:
     """The JSON object of an entity body; 400 for anything else."""
@@ -179,10 +207,14 @@ def convert_entity(model: Model, entity_set: EntitySet, body: dict, operation: O
             continue  # control information (@odata.type, @odata.etag, Name@odata.type)
         nav = entity_set.navigation.get(key)
         if nav is not None:
+            link = (
+                f"set {nav.field} on each new {nav.target_set}"
+                if nav.collection
+                else f'link an existing one with "{key}@odata.bind": "{nav.target_set}(\'<Id>\')"'
+            )
             raise not_implemented(
                 f"Deep insert and deep update are not supported: '{key}' carries related entities. Create "
-                f"or update them in {nav.target_set} on their own; link a lookup with "
-                f'"{key}@odata.bind": "{nav.target_set}(\'<Id>\')".',
+                f"or update them in {nav.target_set} on their own; {link}.",
                 target=key,
             )
         prop = entity_set.properties.get(key)

@@ -15,12 +15,13 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, request
 
-from gateway.odata import batch, csdl, paging, writes
+from gateway.odata import batch, csdl, csrf, etags, paging, writes
 from gateway.odata.bind import bind
 from gateway.odata.errors import ODataError, bad_request, not_found, not_implemented
 from gateway.odata.execute import Page, Position, count_rows, read_page, soql_text
 from gateway.odata.model import EntitySet, NavigationProperty
 from gateway.odata.negotiation import check_max_version, json_format, metadata_wants_json
+from gateway.odata.payload import decode_content_encoding
 from gateway.odata.plan import ReadPlan, plan_read, restrict
 from gateway.odata.query_options import parse_query_options
 from gateway.odata.resource_path import KeyPredicate, ResourcePath, parse_resource_path
@@ -72,10 +73,20 @@ def create_blueprint() -> Blueprint:
         request.blueprint_root = "/odata"  # type: ignore[attr-defined]
         g.principal = _gateway().access.authenticate(request.headers)
         check_max_version(request.headers)
+        if _gateway().csrf:
+            csrf.check_write(writes.request_method(), request.headers, _gateway().secret, g.principal.name)
+        if request.headers.get("Content-Encoding"):
+            # Replace the body every reader sees (writes, $batch) with the decompressed one.
+            request._cached_data = decode_content_encoding(  # type: ignore[attr-defined]
+                request.get_data(), request.headers["Content-Encoding"]
+            )
 
     @bp.after_request
     def _odata_version(response: Response) -> Response:
         response.headers["OData-Version"] = ODATA_VERSION
+        principal = g.get("principal")
+        if _gateway().csrf and principal is not None and csrf.wants_token(request.method, request.headers):
+            response.headers[csrf.HEADER] = csrf.issue(_gateway().secret, principal.name)
         return response
 
     @bp.errorhandler(ODataError)
@@ -302,6 +313,9 @@ def _single(entity_set: EntitySet, key: Condition, fmt: JsonFormat) -> Response:
     headers = {}
     if body.get("@odata.etag"):
         headers["ETag"] = body["@odata.etag"]
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match is not None and etags.matches(if_none_match, body["@odata.etag"]):
+            return Response(status=304, headers=headers)
     return _json(body, content_type=fmt.content_type, **headers)
 
 
