@@ -502,6 +502,25 @@ class SourceConnection:
         body = _json({"allOrNone": all_or_none, "records": records})
         return self._call(lambda sf: sf.restful("composite/sobjects", method=method, data=body))
 
+    def composite_upsert(self, name: str, field: str, records: list, all_or_none: bool = False) -> list:
+        """sObject Collections upsert by the external ID ``field`` (up to 200 records) → result entries."""
+        body = _json({"allOrNone": all_or_none, "records": records})
+        path = f"composite/sobjects/{quote(name)}/{quote(field)}"
+        return self._call(lambda sf: sf.restful(path, method="PATCH", data=body))
+
+    def composite_request(self, subrequests: list[dict], all_or_none: bool = False) -> dict:
+        """The Composite resource: up to 25 subrequests in one API call → ``{"compositeResponse": [...]}``.
+
+        Each subrequest is ``{"method", "url", "referenceId", "body"?}``; ``url`` is a path that starts
+        with ``data_path()``.
+        """
+        body = _json({"allOrNone": all_or_none, "compositeRequest": subrequests})
+        return self._call(lambda sf: sf.restful("composite", method="POST", data=body))
+
+    def data_path(self) -> str:
+        """``/services/data/vXX.X``: the prefix of the REST paths of this connection's API version."""
+        return f"/services/data/v{self.credentials.api_version}"
+
 
 def _query_options(batch_size: int | None) -> dict[str, str]:
     return {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}

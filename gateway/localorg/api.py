@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from gateway.soql.parser import SoqlSyntaxError, parse_soql
 from gateway.soql.syntax import Field
 
-from . import engine
+from . import composite, engine
 from .accounting import LIMIT_INFO_HEADER, ApiAccounting
 from .auth import Authority, Session, token_blueprint
 from .config import LocalOrgConfig
@@ -497,6 +497,15 @@ def data_blueprint() -> Blueprint:
             method = "create" if request.method == "POST" else "update"
             results = org.store.composite(method, records, all_or_none)
         return _json(results)
+
+    @bp.patch("/<vtag>/composite/sobjects/<name>/<field>")
+    def composite_upsert(vtag: str, name: str, field: str):
+        sobject = _sobject(name)
+        return _json(composite.upsert_collection(_org().store, sobject.name, field, request_json()))
+
+    @bp.post("/<vtag>/composite")
+    def composite_request(vtag: str):
+        return _json(composite.execute(_org().store, request_json()))
 
     return bp
 
