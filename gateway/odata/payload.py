@@ -221,12 +221,14 @@ def convert_entity(model: Model, entity_set: EntitySet, body: dict, operation: O
         if prop is None:
             problems.append(Problem(key, f"'{key}' is not a published property of {entity_set.name}."))
             continue
+        writable = prop.name != entity_set.key and _writable_for(prop, operation)
         try:
-            value = to_salesforce_value(prop, raw)
+            # A read-only value is only compared with the record, so null passes (a UI sends what it read).
+            value = None if raw is None and not writable else to_salesforce_value(prop, raw)
         except ValueProblem as problem:
             problems.append(Problem(key, f"{key}: {problem}"))
             continue
-        if prop.name == entity_set.key or not _writable_for(prop, operation):
+        if not writable:
             if operation == "create" and value is not None:
                 problems.append(_read_only_problem(entity_set, prop, operation))
             elif operation != "create":
@@ -505,7 +507,10 @@ def unchanged_read_only_problems(
 
 
 def replace_values(entity_set: EntitySet, payload: WritePayload) -> dict[str, Any]:
-    """PUT: the values sent, plus null (checkboxes: false) for every updatable property not sent."""
+    """PUT: the values sent, plus null (checkboxes: false) for every updatable property not sent.
+
+    Non-nullable properties Salesforce defaults on create (OwnerId) keep their value; other non-nullable
+    ones must be sent (400)."""
     values = dict(payload.values)
     problems = []
     for prop in entity_set.properties.values():
@@ -515,6 +520,8 @@ def replace_values(entity_set: EntitySet, payload: WritePayload) -> dict[str, An
             values[prop.name] = bool(prop.describe.get("defaultValue") or False)
         elif prop.nullable:
             values[prop.name] = None
+        elif prop.describe.get("defaultedOnCreate"):
+            continue  # Salesforce's own default (OwnerId: the user); there is no null to reset it to
         else:
             problems.append(
                 Problem(prop.name, f"{prop.name} is required: PUT replaces the whole entity.", "Required")
