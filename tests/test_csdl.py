@@ -187,7 +187,7 @@ def test_container_annotations(doc):
     assert container.get("Name") == "Container"
     conformance = one(container, "edm:Annotation[@Term='Capabilities.ConformanceLevel']")
     assert conformance.get("EnumMember") == "Capabilities.ConformanceLevelType/Minimal"
-    assert one(container, "edm:Annotation[@Term='Capabilities.BatchSupported']").get("Bool") == "false"
+    assert one(container, "edm:Annotation[@Term='Capabilities.BatchSupported']").get("Bool") == "true"
     functions = container.xpath(
         "edm:Annotation[@Term='Capabilities.FilterFunctions']/edm:Collection/edm:String/text()", namespaces=NS
     )

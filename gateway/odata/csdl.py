@@ -68,7 +68,19 @@ Annotations = list[tuple[str, object]]  # (term, value), e.g. ("Capabilities.Ski
 def container_annotations() -> Annotations:
     return [
         ("Capabilities.ConformanceLevel", EnumMember("Capabilities.ConformanceLevelType", CONFORMANCE_LEVEL)),
-        ("Capabilities.BatchSupported", False),
+        ("Capabilities.BatchSupported", True),
+        (
+            "Capabilities.BatchSupport",
+            {
+                "Supported": True,
+                "ContinueOnErrorSupported": True,
+                "ReferencesInRequestBodiesSupported": False,
+                "ReferencesAcrossChangeSetsSupported": False,
+                "EtagReferencesSupported": False,
+                "RequestDependencyConditionsSupported": False,
+                "SupportedFormats": ["multipart/mixed", "application/json"],
+            },
+        ),
         ("Capabilities.FilterFunctions", list(FILTER_FUNCTIONS)),
     ]
 
