@@ -237,7 +237,8 @@ def convert_entity(model: Model, entity_set: EntitySet, body: dict, operation: O
         values[prop.name] = value
     if operation == "create":
         for prop in entity_set.properties.values():
-            if is_required(prop) and values.get(prop.name) is None:
+            reported = any(p.target == prop.name for p in problems)
+            if is_required(prop) and values.get(prop.name) is None and not reported:
                 problems.append(
                     Problem(prop.name, f"{prop.name} is required to create a {entity_set.name}.", "Required")
                 )
