@@ -11,8 +11,8 @@ client credentials, JWT bearer, refresh token) goes through the same transport a
   prefix; an in-process adapter likewise.
 - INVALID_SESSION_ID (401) re-authenticates with the configured grant and retries once; a fixed access
   token alone cannot be renewed, so the error is raised.
-- ``api_calls`` counts API requests sent (OAuth token calls excluded); ``api_usage`` is the org's latest
-  ``Sforce-Limit-Info: api-usage=used/max``.
+- ``api_calls`` counts API requests sent (OAuth token calls excluded); ``api_usage`` is the org's
+  ``Sforce-Limit-Info: api-usage=used/max``, the highest count seen (responses may arrive out of order).
 """
 
 from __future__ import annotations
@@ -200,6 +200,16 @@ def parse_limit_info(header: str) -> tuple[int, int] | None:
     return None
 
 
+def _later_usage(known: tuple[int, int] | None, reported: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The usage to keep after a response reported ``reported``: a lower count under the same maximum is
+    an older response that arrived late; a new maximum (the limit was changed) is taken as it comes."""
+    if reported is None:
+        return known
+    if known is not None and known[1] == reported[1] and known[0] > reported[0]:
+        return known
+    return reported
+
+
 class SourceConnection:
     """One org, reached through simple-salesforce; thread-safe."""
 
@@ -260,8 +270,7 @@ class SourceConnection:
         usage = parse_limit_info(response.headers.get("Sforce-Limit-Info", ""))
         with self._lock:
             self._api_calls += 1
-            if usage is not None:
-                self._api_usage = usage
+            self._api_usage = _later_usage(self._api_usage, usage)
 
     @property
     def api_calls(self) -> int:
@@ -270,7 +279,10 @@ class SourceConnection:
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
-        """(used, max) from the latest Sforce-Limit-Info header, None before the first answer."""
+        """(used, max) from the Sforce-Limit-Info headers, None before the first answer.
+
+        Concurrent responses may be handled out of order, so the highest count seen under the same maximum
+        is kept: the usage never goes backwards."""
         return self._api_usage
 
     @property

@@ -24,6 +24,7 @@ from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.schema import load_schema
 from gateway.localorg.store import Store
 from gateway.source import (
+    IN_PROCESS_URL,
     Credentials,
     SourceConfigError,
     SourceConnection,
@@ -390,6 +391,21 @@ def test_concurrent_expiry_renews_the_session_once(demo_schema):
     successful = 1 + 8 * 5
     assert conn.api_usage == (successful, 15000)
     assert 1 <= conn.api_calls - successful <= 8  # the 401s were sent, so they count
+
+
+def test_api_usage_never_goes_backwards_when_answers_arrive_out_of_order(org):
+    app, _ = org
+    conn = SourceConnection.in_process(app, TOKEN)
+    url = f"{IN_PROCESS_URL}/services/data/v59.0/limits/"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    first = conn.session.get(url, headers=headers)
+    second = conn.session.get(url, headers=headers)
+    assert (first.headers["Sforce-Limit-Info"], conn.api_usage) == ("api-usage=1/15000", (2, 15000))
+    conn._on_response(first)  # the first answer handled last, as a slow thread would
+    assert conn.api_usage == (2, 15000)
+    second.headers["Sforce-Limit-Info"] = "api-usage=1/20"  # the limit was changed: the new one counts
+    conn._on_response(second)
+    assert conn.api_usage == (1, 20)
 
 
 # ----- configuration --------------------------------------------------------------------------------
