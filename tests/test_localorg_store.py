@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from gateway.localorg import ids
+from gateway.localorg import ids, validation
+from gateway.localorg.demo import DEMO_SCHEMA_PATH
 from gateway.localorg.errors import SalesforceError
-from gateway.localorg.schema import Schema
+from gateway.localorg.schema import Schema, load_schema
 from gateway.localorg.store import Store
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
@@ -770,3 +771,96 @@ def test_person_name_and_compound_address():
     )
     (name,) = store.load_data({"Contact": [{"FirstName": "A", "LastName": "B"}]})["Contact"]
     assert store.get("Contact", name)["Name"] == "A B"
+
+
+# -- bulk load of values not in stored form ---------------------------------------------------------
+
+
+MIXED_PROJECTS = [
+    {
+        "Id": "a0X000000000007",  # a 15-character Id
+        "Name": "Offsets",
+        "Kickoff__c": "2024-03-01T23:30:00+02:00",
+        "Start_Date__c": "2024-02-29T10:00:00Z",
+        "Budget__c": "1234.567",
+        "Team_Size__c": 3,
+        "Is_Billable__c": "true",
+        "Tags__c": "AI;Security",
+        "CreatedDate": "2020-01-02T03:04:05.000+0000",
+    },
+    {
+        "Name": "",  # empty text is stored as null
+        "Kickoff__c": "2024-03-01T12:00:00.123456Z",
+        "Budget__c": 10,
+        "Allocation__c": 12.345,
+        "Is_Billable__c": None,
+        "Start_Date__c": "2024-03-01",
+    },
+    {
+        "Id": "a0X000000000009eaa",  # a lower-case suffix
+        "Kickoff__c": "2024-03-01T12:00:00.000Z",
+        "Is_Billable__c": True,
+        "attributes": {"type": "Project__c"},
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def demo_schema() -> Schema:
+    return load_schema(DEMO_SCHEMA_PATH)
+
+
+def test_load_data_stores_values_not_in_stored_form_as_convert_value_does(demo_schema):
+    store = Store(demo_schema)
+    sobject = demo_schema.get("Project__c")
+    rows = MIXED_PROJECTS * 2_000  # more than one run, and an empty table that gets its indexes after
+    for n, row in enumerate(rows):
+        if "Id" in row:  # keep each row's Id form, with Ids of its own
+            own = ids.make_id("a0X", n + 1)
+            rows[n] = {**row, "Id": own[:15] if len(row["Id"]) == 15 else own[:15] + own[15:].lower()}
+    loaded = store.load_data({"Project__c": rows})["Project__c"]
+    assert len(loaded) == 6_000
+    cursor = store.conn.execute('SELECT * FROM "Project__c" ORDER BY rowid')
+    names = [c[0] for c in cursor.description]
+    stored = [dict(zip(names, row, strict=True)) for row in cursor]
+    for row, stored_row, record_id in zip(rows, stored, loaded, strict=True):
+        assert stored_row["Id"] == record_id == ids.normalize_id(row.get("Id") or record_id)
+        for key, value in row.items():
+            if key not in ("attributes", "Id"):
+                assert stored_row[key] == validation.convert_value(sobject.field(key), value), key
+    first, second, third = stored[:3]
+    assert (first["Kickoff__c"], first["Start_Date__c"], first["Budget__c"]) == (
+        "2024-03-01T21:30:00.000Z",
+        "2024-02-29",
+        1234.57,
+    )
+    assert (first["Is_Billable__c"], first["True_Up__c"], first["CreatedDate"]) == (
+        1,
+        0,
+        "2020-01-02T03:04:05.000Z",
+    )
+    assert (second["Name"], second["Kickoff__c"], second["Allocation__c"]) == (
+        None,
+        "2024-03-01T12:00:00.123Z",
+        12.35,
+    )
+    assert (second["Is_Billable__c"], third["Is_Billable__c"], third["Name"]) == (0, 1, None)
+    indexes = store.conn.execute(
+        "SELECT COUNT(*) FROM sqlite_master "
+        "WHERE type = 'index' AND tbl_name = 'Project__c' AND sql IS NOT NULL"
+    ).fetchone()
+    assert indexes == (len(sobject.reference_fields),)
+
+
+def test_load_data_reports_the_first_bad_record(demo_schema):
+    store = Store(demo_schema)
+    rows = [{"Name": f"P{n}", "Team_Size__c": 1, "Kickoff__c": None} for n in range(10)]
+    rows[7]["Kickoff__c"] = "2024-02-30T00:00:00.000Z"
+    rows[8]["Team_Size__c"] = "many"
+    error = error_of(store.load_data, {"Project__c": rows})
+    assert (error.error_code, error.message) == (
+        "JSON_PARSER_ERROR",
+        "Cannot deserialize instance of datetime from VALUE_STRING value 2024-02-30T00:00:00.000Z "
+        "or request may be missing a required field",
+    )
+    assert store.conn.execute('SELECT COUNT(*) FROM "Project__c"').fetchone() == (0,)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import ids, records, validation
@@ -25,6 +26,7 @@ SEQUENCE_TABLE = "_localorg_sequences"
 MAX_COLLECTION_RECORDS = 200
 SYSTEM_DATETIMES = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
 ONE_MILLISECOND = dt.timedelta(milliseconds=1)
+LOAD_RUN = 5_000  # records converted and inserted at a time by load_data
 
 
 def utc_now() -> dt.datetime:
@@ -437,64 +439,138 @@ class Store:
                 sobject = self.schema.get(sobject_name)
                 if sobject is None:
                     raise invalid_type(sobject_name)
-                loaded[sobject.name] = self._load_rows(sobject, rows, now, stamp)
+                with self._indexes_built_after(sobject, len(rows)):
+                    loaded[sobject.name] = self._load_rows(sobject, rows, now, stamp)
         return loaded
+
+    @contextlib.contextmanager
+    def _indexes_built_after(self, sobject: SObjectType, count: int) -> Iterator[None]:
+        """Many records into an empty table: build its indexes after them, which is much faster than
+        keeping them up to date row by row (inside the load's transaction, so a failure restores them)."""
+        table = quote(sobject.name)
+        if count <= LOAD_RUN or self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
+            yield
+            return
+        indexes = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (sobject.name,),
+        ).fetchall()
+        for name, _ in indexes:
+            self.conn.execute(f"DROP INDEX {quote(name)}")
+        yield
+        for _, sql in indexes:
+            self.conn.execute(sql)
 
     def _load_rows(self, sobject: SObjectType, rows: list[dict], now: str, stamp: str) -> list[str]:
         columns = [f["name"] for f in _columns(sobject)]
-        defaults = {name: None for name in columns}
-        defaults.update(self._defaults_on_create(sobject))
+        defaults = self._defaults_on_create(sobject)
         defaults.update(self._system_values(sobject, created=now, modified=now, stamp=stamp))
-        if "IsDeleted" in defaults:
+        if "IsDeleted" in columns:
             defaults["IsDeleted"] = 0
-        fields_by_key: dict[str, dict] = {}
         # Own Ids of our shape take their sequence numbers first, so generated Ids never collide with them.
-        own_sequences = [
-            ids.sequence_of(i) or 0
-            for i in (ids.normalize_id(r["Id"]) for r in rows if r.get("Id"))
-            if i and ids.key_prefix(i) == sobject.key_prefix
-        ]
-        self._set_sequence(sobject, max(own_sequences, default=0))
-        first = self._allocate(sobject, sum(1 for r in rows if not r.get("Id")))
-        derive_name = sobject.field("Name") is not None and not sobject.field("Name")["createable"]
-        prepared: list[tuple] = []
-        record_ids: list[str] = []
-        for row in rows:
-            values = dict(defaults)
-            for key, value in row.items():
-                if key == "attributes":
-                    continue
-                field = fields_by_key.get(key)
-                if field is None:
-                    field = sobject.field(key)
-                    if field is None or records.sqlite_type(field["type"]) is None:
-                        raise SalesforceError(
-                            400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}"
-                        )
-                    fields_by_key[key] = field
-                values[field["name"]] = validation.convert_value(field, value)
-            if values.get("Id"):
-                record_id = ids.normalize_id(values["Id"])
-                if record_id is None:
-                    raise SalesforceError(400, "MALFORMED_ID", f"malformed id {values['Id']}")
-            else:
-                record_id = ids.make_id(sobject.key_prefix, first)
-                first += 1
-            values["Id"] = record_id
-            if derive_name:
-                self._derived_values(sobject, values)
-            record_ids.append(record_id)
-            prepared.append(tuple(values[c] for c in columns))
-        placeholders = ", ".join("?" for _ in columns)
-        self.conn.executemany(
-            f"INSERT INTO {quote(sobject.name)} ({', '.join(map(quote, columns))}) VALUES ({placeholders})",
-            prepared,
+        highest_own = _highest_own_id(sobject, rows)
+        self._set_sequence(sobject, (ids.sequence_of(highest_own) or 0) if highest_own else 0)
+        numbers = itertools.count(self._allocate(sobject, sum(1 for r in rows if not r.get("Id"))))
+        insert = (
+            f"INSERT INTO {quote(sobject.name)} ({', '.join(map(quote, columns))}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
         )
+        record_ids: list[str] = []
+        for run in _runs_of_same_keys(rows):
+            try:
+                stored = self._stored_columns(sobject, run, columns, defaults, numbers)
+            except SalesforceError:
+                # columns are converted one at a time: report the error that the first bad row gives
+                for row in run:
+                    self._stored_columns(sobject, [row], columns, defaults, itertools.count(1))
+                raise
+            record_ids.extend(stored[columns.index("Id")])
+            self.conn.executemany(insert, zip(*stored, strict=True))
         return record_ids
+
+    def _stored_columns(
+        self,
+        sobject: SObjectType,
+        run: list[dict],
+        columns: list[str],
+        defaults: dict[str, Any],
+        numbers: Iterator[int],
+    ) -> list[Sequence[Any]]:
+        """The table's columns for records that all have the same keys, in stored form."""
+        given: dict[str, Sequence[Any]] = {}
+        for key, values in zip(run[0], zip(*(row.values() for row in run), strict=True), strict=True):
+            if key == "attributes":
+                continue
+            field = sobject.field(key)
+            if field is None or field["name"] not in columns:
+                raise SalesforceError(
+                    400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {sobject.name}"
+                )
+            given[field["name"]] = validation.stored_column(field, values)
+        record_ids = []
+        for given_id in given.get("Id") or [None] * len(run):
+            if not given_id:
+                record_ids.append(ids.make_id(sobject.key_prefix, next(numbers)))
+                continue
+            record_id = _canonical_id(given_id)
+            if record_id is None:
+                raise SalesforceError(400, "MALFORMED_ID", f"malformed id {given_id}")
+            record_ids.append(record_id)
+        given["Id"] = record_ids
+        name = sobject.field("Name")
+        if name and not name["createable"] and sobject.field("FirstName") and sobject.field("LastName"):
+            nothing = [None] * len(run)
+            given["Name"] = [
+                " ".join(p for p in parts if p) or None
+                for parts in zip(given.get("FirstName", nothing), given.get("LastName", nothing), strict=True)
+            ]
+        return [given[name] if name in given else [defaults.get(name)] * len(run) for name in columns]
 
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+def _runs_of_same_keys(rows: list[dict], longest: int = LOAD_RUN) -> Iterator[list[dict]]:
+    """Consecutive records with the same keys in the same order, at most ``longest`` at a time."""
+    run: list[dict] = []
+    keys: tuple = ()
+    for row in rows:
+        row_keys = tuple(row)
+        if run and (row_keys != keys or len(run) == longest):
+            yield run
+            run = []
+        keys = row_keys
+        run.append(row)
+    if run:
+        yield run
+
+
+def _canonical_id(value: Any) -> str | None:
+    """``ids.normalize_id``, but an Id already in canonical form is checked with one checksum, not two."""
+    if value.__class__ is str and len(value) == 18:
+        try:
+            if ids.to_18(value) == value:
+                return value
+        except ValueError:
+            return None
+    return ids.normalize_id(value)
+
+
+def _highest_own_id(sobject: SObjectType, rows: list[dict]) -> str | None:
+    """The given Id of our shape (``ids.make_id``) with the highest sequence number, if it is valid.
+
+    Base-62 digits sort as text in numeric order, so the text maximum has the highest number. An invalid
+    Id makes the whole load fail anyway, so only the maximum needs checking.
+    """
+    prefix = sobject.key_prefix + ids.INSTANCE
+    candidates = [
+        given[:15]
+        for given in (row.get("Id") for row in rows)
+        if given.__class__ is str and given.startswith(prefix) and len(given) in (15, 18)
+    ]
+    highest = max(candidates, default=None)
+    return ids.normalize_id(highest) if highest else None
 
 
 def _result_entry(outcome: str | SalesforceError) -> dict:

@@ -10,10 +10,11 @@ unknown fields (INVALID_FIELD), JSON types (JSON_PARSER_ERROR), fields that may 
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import ids, records
@@ -152,6 +153,91 @@ def convert_value(field: dict, value: Any) -> Any:
     text = str(value).lower() if isinstance(value, bool) else str(value)
     # Salesforce stores an empty string as null.
     return text if text != "" else None
+
+
+# (a year below 1000 is left out: convert_value's strftime writes it without padding)
+_STORED_DATETIME = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+_STORED_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A value of this form is kept as it is once parsing shows it names a real day and time.
+_STORED_TEMPORAL = {
+    "datetime": (_STORED_DATETIME, dt.datetime.fromisoformat),
+    "date": (_STORED_DATE, dt.date.fromisoformat),
+}
+
+
+def stored_value_converter(field: dict) -> Callable[[Any], Any]:
+    """A function giving the same result as ``convert_value(field, value)``, but quick for values that are
+    already in their stored form (the bulk load's common case); anything else takes ``convert_value``."""
+    field_type = field["type"]
+
+    def convert(value: Any) -> Any:
+        return convert_value(field, value)
+
+    if field_type in records.TEXT_TYPES:
+
+        def convert_text(value: Any) -> Any:
+            if value.__class__ is str and value:
+                return value
+            return None if value is None else convert(value)
+
+        return convert_text
+    if field_type == "boolean":
+        return lambda value: 1 if value is True else 0 if value is False else convert(value)
+    if field_type == "int":
+        return lambda value: value if value.__class__ is int or value is None else convert(value)
+    if field_type in records.NUMBER_TYPES:
+        scale = field.get("scale") or 0
+        bound = 10 ** max((field.get("precision") or 18) - scale, 0)
+
+        def convert_number(value: Any) -> Any:
+            if value.__class__ is float or value.__class__ is int:
+                rounded = round(float(value), scale)
+                if -bound < rounded < bound:  # false for NaN and infinities too
+                    return rounded
+            return None if value is None else convert(value)
+
+        return convert_number
+    if field_type not in _STORED_TEMPORAL:
+        return convert
+    pattern, parse = _STORED_TEMPORAL[field_type]
+
+    def convert_temporal(value: Any) -> Any:
+        if value.__class__ is str and pattern.fullmatch(value):
+            try:
+                parse(value)
+            except ValueError:
+                return convert(value)
+            return value
+        return None if value is None else convert(value)
+
+    return convert_temporal
+
+
+def stored_column(field: dict, values: Sequence[Any]) -> Sequence[Any]:
+    """``[convert_value(field, v) for v in values]``, but a column already all in stored form is checked
+    with a few passes at C speed and given back as it is."""
+    kinds = set(map(type, values))
+    field_type = field["type"]
+    if field_type == "boolean":
+        if kinds <= {bool}:  # SQLite stores True and False as 1 and 0
+            return values
+    elif field_type == "int":
+        if kinds <= {int, type(None)}:
+            return values
+    elif kinds <= {str, type(None)} and "" not in values:
+        if field_type in records.TEXT_TYPES:
+            return values
+        if field_type in _STORED_TEMPORAL:
+            pattern, parse = _STORED_TEMPORAL[field_type]
+            present = list(filter(None, values))
+            if all(map(pattern.fullmatch, present)):
+                try:
+                    collections.deque(map(parse, present), maxlen=0)
+                except ValueError:
+                    pass
+                else:
+                    return values
+    return list(map(stored_value_converter(field), values))
 
 
 def _check_value(field: dict, stored: Any) -> Any:
