@@ -593,3 +593,16 @@ def test_simple_salesforce_sees_request_limit_exceeded(schema):
     with pytest.raises(SalesforceRefusedRequest) as refused:
         sf.describe()
     assert refused.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+
+
+def test_created_records_are_owned_by_the_running_user_as_in_salesforce():
+    from gateway.embedded import embedded_source
+    from gateway.localorg import ids
+
+    source, _ = embedded_source(5)
+    created = source.create("Account", {"Name": "Owned by the API user"})
+    record = source.get("Account", created["id"])
+    assert record["OwnerId"] == ids.make_id("005", 1)
+    given_owner = source.query("SELECT Id FROM User ORDER BY Id DESC LIMIT 1")["records"][0]["Id"]
+    other = source.create("Account", {"Name": "Owned by another", "OwnerId": given_owner})
+    assert source.get("Account", other["id"])["OwnerId"] == given_owner

@@ -77,6 +77,7 @@ def create_app(config: LocalOrgConfig, store: Any) -> Flask:
         request_log=RequestLog(config.request_log, config.clock),
     )
     app.extensions["localorg"] = org
+    store.running_user_id = config.user_id
     app.register_blueprint(token_blueprint(org.authority))
     app.register_blueprint(data_blueprint())
     app.before_request(_gate)

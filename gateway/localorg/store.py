@@ -61,6 +61,8 @@ class Store:
         self._depth = 0
         self._sequences: dict[str, int] = {}
         self._last_modstamp: dt.datetime | None = None
+        # Salesforce makes the running user the owner of what it creates; the local org's API sets this.
+        self.running_user_id: str | None = None
         with self.lock:
             self._create_tables()
             self._load_sequences()
@@ -251,7 +253,9 @@ class Store:
     def _defaults_on_create(self, sobject: SObjectType) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
         for field in _columns(sobject):
-            if field["type"] == "boolean":
+            if field["name"] == "OwnerId" and self.running_user_id and "User" in field.get("referenceTo", []):
+                defaults["OwnerId"] = self.running_user_id
+            elif field["type"] == "boolean":
                 defaults[field["name"]] = int(bool(field.get("defaultValue")))
             elif field["type"] in ("picklist", "multipicklist"):
                 chosen = [p["value"] for p in field["picklistValues"] if p.get("defaultValue")]
