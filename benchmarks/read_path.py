@@ -22,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -55,8 +56,10 @@ def start(command: list[str], ready: str, env: dict | None = None) -> tuple[subp
     for line in process.stdout:
         match = re.search(ready, line)
         if match:
+            # Keep reading its output (request logs), or a full pipe would block the server.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             return process, match.group(1)
-    raise RuntimeError(f"{command[3]} did not start (exit {process.wait()})")
+    raise RuntimeError(f"{' '.join(command)} did not start (exit {process.wait()})")
 
 
 def rss_mb(pid: int) -> float:
@@ -72,6 +75,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="demo Accounts (children scale with it)")
     parser.add_argument("--repeat", type=int, default=60, help="timed requests per side")
+    parser.add_argument(
+        "--server",
+        choices=("gunicorn", "werkzeug"),
+        default="gunicorn",
+        help="serve the gateway with gunicorn (wsgi:app, as in production) or `gateway serve`",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -98,9 +107,28 @@ def main() -> None:
         "GATEWAY_API_KEYS": API_KEY,
         "GATEWAY_SECRET": "benchmark-secret-benchmark-secret",
     }
-    gateway_process, gateway_root = start(
-        [*GATEWAY, "serve", "--port", str(free_port())], r"serving (http://\S+/odata/)", env
-    )
+    if args.server == "gunicorn":  # production: the Dockerfile's server, wsgi:app
+        port = free_port()
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--chdir",
+            str(Path(__file__).resolve().parent.parent),
+            "wsgi:app",
+        ]
+        gateway_process, url = start(
+            command, r"Listening at: (http://\S+)", {**env, "GATEWAY_HOST": "127.0.0.1"}
+        )
+        gateway_root = url + "/odata/"
+    else:
+        gateway_process, gateway_root = start(
+            [*GATEWAY, "serve", "--port", str(free_port())], r"serving (http://\S+/odata/)", env
+        )
     try:
         run(args, org_url, gateway_root, gateway_process.pid, load_seconds)
     finally:
