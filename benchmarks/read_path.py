@@ -63,8 +63,13 @@ def start(command: list[str], ready: str, env: dict | None = None) -> tuple[subp
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (gunicorn's worker lives under its master)."""
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+    total = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += rss_mb(int(child))
+    return total
 
 
 def median_ms(samples: list[float]) -> float:
