@@ -178,6 +178,8 @@ def add_localorg_arguments(parser: argparse.ArgumentParser) -> None:
 def run_localorg(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
+    from gateway.serve import run_until_interrupted
+
     # Bind first, so the printed URL carries the real port (also with --port 0).
     server = make_server(args.host, args.port, _pending_app, threaded=True)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -194,13 +196,7 @@ def run_localorg(args: argparse.Namespace) -> int:
     )
     server.app = local_org.app
     print(credentials_text(url, local_org), flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return run_until_interrupted(server)
 
 
 def _pending_app(environ: dict, start_response: Callable) -> list[bytes]:

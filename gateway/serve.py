@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import Any
 
 from gateway.app import DEFAULT_PAGE_SIZE, create_app
 from gateway.embedded import DEFAULT_DEMO_ACCOUNTS
@@ -76,6 +77,11 @@ def run_serve(args: argparse.Namespace) -> int:
     names = ", ".join(gateway.model().entity_sets)
     print(f"  entity sets: {names}", flush=True)
     print(f"  access: {'anonymous (loopback demo)' if gateway.access.anonymous else 'credentials required'}")
+    return run_until_interrupted(server)
+
+
+def run_until_interrupted(server: Any) -> int:
+    """Serve until Ctrl+C, then release the socket; the exit status of a server command."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -143,14 +143,19 @@ def credentials_from_env(environ: Mapping[str, str]) -> Credentials | None:
 
 
 def is_loopback(host: str | None) -> bool:
+    """Whether binding to ``host`` keeps the server on this machine (no DNS lookups: names could lie)."""
     if not host:
         return False
-    if host.lower() == "localhost":
+    host = host.strip().strip("[]").lower()
+    if host in ("localhost", "localhost."):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def https_origin(url: str) -> str:

@@ -32,6 +32,7 @@ from .cursors import CursorRegistry, locator_path
 from .errors import SalesforceError, not_found
 from .requestlog import RequestLog
 from .schema import is_long_text
+from .validation import json_token
 
 log = logging.getLogger(__name__)
 
@@ -210,23 +211,6 @@ def json_parser_error(message: str) -> SalesforceError:
     return SalesforceError(400, "JSON_PARSER_ERROR", message)
 
 
-def _jackson_token(value: Any) -> str:
-    """The name Salesforce's JSON parser gives the first token of a value (in deserialization errors)."""
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, bool):
-        return "VALUE_TRUE" if value else "VALUE_FALSE"
-    if isinstance(value, int):
-        return "VALUE_NUMBER_INT"
-    if isinstance(value, float):
-        return "VALUE_NUMBER_FLOAT"
-    if value is None:
-        return "VALUE_NULL"
-    return "VALUE_STRING"
-
-
 def request_json() -> Any:
     """The request body parsed as JSON; 400 JSON_PARSER_ERROR with Salesforce's wording when it is not."""
     data = request.get_data(cache=True)
@@ -262,7 +246,7 @@ def request_record() -> dict:
     body = request_json()
     if not isinstance(body, dict):
         raise json_parser_error(
-            f"Can not deserialize SObject out of {_jackson_token(body)} token at [line:1, column:1]"
+            f"Can not deserialize SObject out of {json_token(body)} token at [line:1, column:1]"
         )
     return body
 
@@ -490,7 +474,7 @@ def data_blueprint() -> Blueprint:
             body = request_json()
             if not isinstance(body, dict):
                 raise json_parser_error(
-                    f"Can not deserialize SObjectCollectionInput out of {_jackson_token(body)} token "
+                    f"Can not deserialize SObjectCollectionInput out of {json_token(body)} token "
                     "at [line:1, column:1]"
                 )
             records = body.get("records") or []

@@ -33,7 +33,8 @@ _DATETIME = re.compile(
 _TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?Z?$")
 
 
-def _json_token(value: Any) -> str:
+def json_token(value: Any) -> str:
+    """The name Salesforce's JSON parser (Jackson) gives the first token of a value, as its errors say."""
     if isinstance(value, bool):
         return "VALUE_TRUE" if value else "VALUE_FALSE"
     if isinstance(value, int):
@@ -49,7 +50,7 @@ def _json_token(value: Any) -> str:
 
 def parser_error(field: dict, value: Any) -> SalesforceError:
     """What Salesforce's JSON deserializer says when a value does not fit the field's type."""
-    token = _json_token(value)
+    token = json_token(value)
     if token in ("START_ARRAY", "START_OBJECT"):
         message = f"Cannot deserialize instance of {field['type']} from {token} value"
     else:

@@ -24,7 +24,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import threading
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from cachetools import TTLCache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gateway.odata.errors import ODataError
+from gateway.source import is_loopback
 
 REALM = "OData gateway"
 _HASH_METHODS = ("scrypt:", "pbkdf2:")
@@ -61,20 +61,6 @@ def hash_password(password: str) -> str:
     if not password:
         raise ValueError("the password must not be empty")
     return generate_password_hash(password)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to ``host`` keeps the server on this machine (no DNS lookups: names could lie)."""
-    host = host.strip().strip("[]").lower()
-    if host in ("localhost", "localhost."):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
 
 
 def parse_users(text: str, source: str = "GATEWAY_USERS") -> dict[str, str]:

@@ -26,6 +26,7 @@ from flask import Response, current_app, request
 
 from gateway.odata import changeset, multipart
 from gateway.odata.errors import ODataError, bad_request, not_implemented
+from gateway.odata.request_context import SERVICE_PREFIX, current_gateway
 from gateway.odata.shape import key_segment
 
 MAX_BATCH_REQUESTS = 1000
@@ -51,14 +52,6 @@ class SubResponse:
     body: bytes = b""
 
 
-def _gateway() -> Any:
-    return current_app.extensions["odata_gateway"]
-
-
-def _service_root_path() -> str:
-    return request.blueprint_root + "/"  # type: ignore[attr-defined]
-
-
 def _error_response(error: ODataError) -> SubResponse:
     body = json.dumps(error.body(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     headers = {"Content-Type": ODATA_JSON, "OData-Version": "4.0", **error.headers}
@@ -72,7 +65,7 @@ def _resource_of(url: str) -> str:
         raise not_implemented("$<id> references in batch request URLs are not supported.")
     parts = urlsplit(url)
     path = parts.path
-    root = _service_root_path()
+    root = SERVICE_PREFIX + "/"
     if parts.scheme or path.startswith("/"):
         if not path.startswith(root):
             raise bad_request(f"'{url}' is not a resource of this service (its root is {root}).")
@@ -98,7 +91,7 @@ def _dispatch(sub: SubRequest) -> SubResponse:
         if name.lower() not in headers and request.headers.get(name) is not None:
             headers[name] = request.headers[name]
     response = current_app.test_client().open(
-        _service_root_path() + resource.replace(" ", "%20"),
+        SERVICE_PREFIX + "/" + resource.replace(" ", "%20"),
         method=sub.method,
         headers=headers,
         data=sub.body,
@@ -113,7 +106,7 @@ def _dispatch(sub: SubRequest) -> SubResponse:
 
 def _run_change_set(subs: list[SubRequest]) -> tuple[list[SubResponse], SubResponse | None]:
     """(one response per request, the single error response of a failed change set or None)."""
-    model = _gateway().model()
+    model = current_gateway().model()
     operations: list[changeset.ChangeOperation] = []
     try:
         for index, sub in enumerate(subs):
@@ -125,7 +118,7 @@ def _run_change_set(subs: list[SubRequest]) -> tuple[list[SubResponse], SubRespo
         changeset.plan_calls(operations)
     except ODataError as error:
         return _failed_change_set(subs, None, error)
-    outcome = changeset.execute(_gateway().source, operations)
+    outcome = changeset.execute(current_gateway().source, operations)
     if outcome.error is not None:
         return _failed_change_set(subs, outcome.failed_index, outcome.error)
     responses = []
@@ -137,7 +130,7 @@ def _run_change_set(subs: list[SubRequest]) -> tuple[list[SubResponse], SubRespo
 def _success(op: changeset.ChangeOperation, record_id: str, created: bool) -> SubResponse:
     if not created:
         return SubResponse(204)
-    root = request.host_url.rstrip("/") + _service_root_path()
+    root = request.host_url.rstrip("/") + SERVICE_PREFIX + "/"
     entity_url = f"{root}{op.entity_set.name}{key_segment(record_id)}"
     headers = {"Location": entity_url, "OData-EntityId": entity_url}
     if op.minimal:

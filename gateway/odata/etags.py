@@ -8,15 +8,11 @@ the record changed. Comparison is weak (RFC 9110 §8.8.3.2): the opaque part dec
 from __future__ import annotations
 
 from gateway.odata.errors import ODataError
-from gateway.odata.shape import sf_datetime_to_odata
+from gateway.odata.shape import etag_of
+
+__all__ = ["ANY", "etag_of", "matches", "parse_etags"]
 
 ANY = "*"
-
-
-def etag_of(record: dict) -> str | None:
-    """The ETag of a Salesforce record (None when it has no SystemModstamp)."""
-    stamp = record.get("SystemModstamp")
-    return None if stamp is None else f'W/"{sf_datetime_to_odata(stamp)}"'
 
 
 def parse_etags(header: str) -> list[str]:

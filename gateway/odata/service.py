@@ -11,9 +11,9 @@ import dataclasses
 import json
 import logging
 from typing import Any
-from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from gateway.odata import batch, csdl, csrf, etags, paging, writes
 from gateway.odata.bind import bind
@@ -24,6 +24,7 @@ from gateway.odata.negotiation import check_max_version, json_format, metadata_w
 from gateway.odata.payload import decode_content_encoding
 from gateway.odata.plan import ReadPlan, plan_read, restrict
 from gateway.odata.query_options import parse_query_options
+from gateway.odata.request_context import SERVICE_PREFIX, current_gateway, service_root
 from gateway.odata.resource_path import KeyPredicate, ResourcePath, parse_resource_path
 from gateway.odata.shape import (
     Expansion,
@@ -40,12 +41,7 @@ from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiter
 log = logging.getLogger(__name__)
 
 ODATA_VERSION = "4.0"
-_PAGING_OPTIONS_FREE = ("$skiptoken", "$top", "$count", "$format")
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def _gateway() -> Any:
-    return current_app.extensions["odata_gateway"]
 
 
 def _json(body: Any, status: int = 200, content_type: str = "application/json", **headers: str) -> Response:
@@ -61,20 +57,17 @@ def error_response(error: ODataError) -> Response:
     return response
 
 
-def _service_root() -> str:
-    return request.host_url.rstrip("/") + request.blueprint_root + "/"
-
-
 def create_blueprint() -> Blueprint:
-    bp = Blueprint("odata", __name__, url_prefix="/odata")
+    bp = Blueprint("odata", __name__, url_prefix=SERVICE_PREFIX)
 
     @bp.before_request
     def _authenticate_and_check_version() -> None:
-        request.blueprint_root = "/odata"  # type: ignore[attr-defined]
-        g.principal = _gateway().access.authenticate(request.headers)
+        g.principal = current_gateway().access.authenticate(request.headers)
         check_max_version(request.headers)
-        if _gateway().csrf:
-            csrf.check_write(writes.request_method(), request.headers, _gateway().secret, g.principal.name)
+        if current_gateway().csrf:
+            csrf.check_write(
+                writes.request_method(), request.headers, current_gateway().secret, g.principal.name
+            )
         if request.headers.get("Content-Encoding"):
             # Replace the body every reader sees (writes, $batch) with the decompressed one.
             request._cached_data = decode_content_encoding(  # type: ignore[attr-defined]
@@ -85,8 +78,12 @@ def create_blueprint() -> Blueprint:
     def _odata_version(response: Response) -> Response:
         response.headers["OData-Version"] = ODATA_VERSION
         principal = g.get("principal")
-        if _gateway().csrf and principal is not None and csrf.wants_token(request.method, request.headers):
-            response.headers[csrf.HEADER] = csrf.issue(_gateway().secret, principal.name)
+        if (
+            current_gateway().csrf
+            and principal is not None
+            and csrf.wants_token(request.method, request.headers)
+        ):
+            response.headers[csrf.HEADER] = csrf.issue(current_gateway().secret, principal.name)
         return response
 
     @bp.errorhandler(ODataError)
@@ -98,9 +95,8 @@ def create_blueprint() -> Blueprint:
         mapped = odata_error_from_source(error)
         if mapped is not None:
             return error_response(mapped)
-        if hasattr(error, "code") and isinstance(getattr(error, "code", None), int):
-            code = error.code  # a werkzeug HTTPException such as 405
-            return error_response(ODataError(code, type(error).__name__, str(error.description)))
+        if isinstance(error, HTTPException) and error.code is not None:  # such as 405 from routing
+            return error_response(ODataError(error.code, type(error).__name__, str(error.description)))
         log.exception("unexpected error serving %s", request.full_path)
         return error_response(
             ODataError(500, "InternalError", "The gateway failed unexpectedly; the error was logged.")
@@ -122,14 +118,14 @@ def create_blueprint() -> Blueprint:
 
 def service_document() -> Response:
     fmt = json_format(request.args, request.headers.get("Accept"))
-    body = csdl.service_document(_gateway().model(), _service_root() + "$metadata")
+    body = csdl.service_document(current_gateway().model(), service_root() + "$metadata")
     if fmt.metadata == "none":
         body.pop("@odata.context", None)
     return _json(body, content_type=fmt.content_type)
 
 
 def metadata() -> Response:
-    model = _gateway().model()
+    model = current_gateway().model()
     if metadata_wants_json(request.args, request.headers.get("Accept")):
         return _json(csdl.metadata_json(model))
     return Response(csdl.metadata_xml(model), content_type="application/xml")
@@ -142,7 +138,7 @@ def resource(resource: str) -> Response:
     if resource == "$batch":
         return batch.handle_batch()
     path = parse_resource_path(resource)
-    entity_set = _gateway().model().entity_set(path.entity_set)
+    entity_set = current_gateway().model().entity_set(path.entity_set)
     if entity_set is None:
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
     if request.method != "GET":
@@ -181,9 +177,9 @@ def _options(path_text: str) -> tuple[Any, Position, dict[str, str]]:
     args = request.args
     token = args.get("$skiptoken")
     if token is None:
-        original = {k: v for k, v in args.items()}
+        original = dict(args.items())
         return parse_query_options(args), Position(), original
-    state = paging.decode_token(token, _gateway().secret)
+    state = paging.decode_token(token, current_gateway().secret)
     if state.get("path") != path_text:
         raise bad_request("The $skiptoken belongs to another resource; follow @odata.nextLink as returned.")
     original = dict(state["options"])
@@ -194,14 +190,14 @@ def _options(path_text: str) -> tuple[Any, Position, dict[str, str]]:
 
 
 def _page_size() -> tuple[int, str | None]:
-    return paging.page_size(request.headers.get("Prefer"), default=_gateway().page_size)
+    return paging.page_size(request.headers.get("Prefer"), default=current_gateway().page_size)
 
 
 def _shaper(
     entity_set: EntitySet, select: tuple[str, ...], expansions: tuple[Expansion, ...], fmt: JsonFormat
 ) -> Shaper:
-    namespace = _gateway().model().namespace
-    return Shaper.build(entity_set, select, expansions, fmt, _service_root(), namespace)
+    namespace = current_gateway().model().namespace
+    return Shaper.build(entity_set, select, expansions, fmt, service_root(), namespace)
 
 
 def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
@@ -211,7 +207,7 @@ def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
 
 
 def _context(fragment: str, fmt: JsonFormat) -> dict:
-    return {} if fmt.metadata == "none" else {"@odata.context": _service_root() + "$metadata#" + fragment}
+    return {} if fmt.metadata == "none" else {"@odata.context": service_root() + "$metadata#" + fragment}
 
 
 def _page_response(
@@ -229,7 +225,7 @@ def _page_response(
     body = _context(context_set + select_clause(selected, expansions), fmt)
     if plan.count and page.count is not None:
         body["@odata.count"] = count_value(page.count, fmt)
-    root = _service_root()
+    root = service_root()
     shaper = _shaper(plan.entity_set, plan.select, expansions, fmt)
     body["value"] = [shaper.shape(r) for r in page.records]
     if page.next is not None:
@@ -240,7 +236,7 @@ def _page_response(
             "served": page.next.served,
             "count": page.next.count,
         }
-        token = paging.encode_token(state, _gateway().secret)
+        token = paging.encode_token(state, current_gateway().secret)
         body["@odata.nextLink"] = paging.next_link(root, path_text, state["options"], token)
     headers = {"Preference-Applied": applied} if applied else {}
     return _json(body, content_type=fmt.content_type, **headers)
@@ -249,11 +245,7 @@ def _page_response(
 def _path_text(path: ResourcePath) -> str:
     text = path.entity_set
     if path.key is not None:
-        text += (
-            key_segment(path.key.value)
-            if path.key.property is None
-            else (f"({path.key.property}='{quote(path.key.value.replace(chr(39), chr(39) * 2), safe='')}')")
-        )
+        text += key_segment(path.key.value, path.key.property)
     if path.member:
         text += "/" + path.member
     return text
@@ -269,9 +261,9 @@ def _collection(
 ) -> Response:
     path_text = _path_text(path)
     options, position, original = _options(path_text)
-    plan = plan_read(bind(entity_set, _gateway().model(), options))
+    plan = plan_read(bind(entity_set, current_gateway().model(), options))
     size, applied = _page_size()
-    page = read_page(_gateway().source, plan, page_size=size, position=position, extra=extra)
+    page = read_page(current_gateway().source, plan, page_size=size, position=position, extra=extra)
     if not page.records and position.after is None and on_empty is not None:
         on_empty()
     context = context_set or entity_set.name
@@ -280,8 +272,8 @@ def _collection(
 
 def _count(entity_set: EntitySet, extra: Condition | None) -> Response:
     args = {k: v for k, v in request.args.items() if k in ("$filter", "$search")}
-    plan = plan_read(bind(entity_set, _gateway().model(), parse_query_options(args)))
-    total = count_rows(_gateway().source, plan if extra is None else restrict(plan, extra))
+    plan = plan_read(bind(entity_set, current_gateway().model(), parse_query_options(args)))
+    total = count_rows(current_gateway().source, plan if extra is None else restrict(plan, extra))
     return Response(str(total), content_type="text/plain;charset=utf-8")
 
 
@@ -292,12 +284,12 @@ def _single_query(entity_set: EntitySet, key: Condition, args: Any) -> tuple[Rea
             f"{', '.join(unsupported)} cannot be applied to a single entity; only $select and $expand can.",
             target=unsupported[0],
         )
-    plan = plan_read(bind(entity_set, _gateway().model(), parse_query_options(args)))
+    plan = plan_read(bind(entity_set, current_gateway().model(), parse_query_options(args)))
     return plan, dataclasses.replace(plan.query, where=key, order_by=(), limit=1)
 
 
 def _fetch_one(query: Query) -> dict | None:
-    records = _gateway().source.query(soql_text(query)).get("records", [])
+    records = current_gateway().source.query(soql_text(query)).get("records", [])
     return records[0] if records else None
 
 
@@ -347,25 +339,25 @@ def _property(entity_set: EntitySet, key: Condition, path: ResourcePath, fmt: Js
 def _navigation(
     entity_set: EntitySet, key: Condition, nav: NavigationProperty, fmt: JsonFormat, path: ResourcePath
 ) -> Response:
-    target = _gateway().model().entity_set(nav.target_set)
+    target = current_gateway().model().entity_set(nav.target_set)
     if target is None:  # the model only links published sets; kept as a guard
         raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
     if path.raw_value:
         raise bad_request("$value applies to a property, not to a navigation property.")
     if nav.collection:
         parent_id = key.right.value if isinstance(key, Comparison) and key.left.path == ("Id",) else None
-        if parent_id is None:
-            parent_id = _parent_id(entity_set, key)
+        if parent_id is None:  # an alternate key: the lookup needs the Id
+            parent_id = _existing_id(entity_set, key)
         link = Comparison(Field((nav.field,)), "=", StringLiteral(parent_id))
         if path.count:
             return _count(target, link)
-
-        def _parent_must_exist() -> None:
-            if _fetch_one(Query((Field(("Id",)),), entity_set.sobject, key, limit=1)) is None:
-                raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
-
         return _collection(
-            target, fmt, path, extra=link, context_set=target.name, on_empty=_parent_must_exist
+            target,
+            fmt,
+            path,
+            extra=link,
+            context_set=target.name,
+            on_empty=lambda: _existing_id(entity_set, key),  # no children: is there a parent at all?
         )
     if path.count:
         raise bad_request("$count applies to collections; this navigation property is single-valued.")
@@ -387,7 +379,8 @@ def _navigation(
     return _json(body, content_type=fmt.content_type)
 
 
-def _parent_id(entity_set: EntitySet, key: Condition) -> str:
+def _existing_id(entity_set: EntitySet, key: Condition) -> str:
+    """The Id of the keyed entity; 404 when there is none."""
     record = _fetch_one(Query((Field(("Id",)),), entity_set.sobject, key, limit=1))
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)

@@ -92,9 +92,17 @@ def sf_datetime_to_odata(value: str) -> str:
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
 
 
-def key_segment(key: str) -> str:
-    """``('001…')`` — the key predicate of an entity's canonical URL."""
-    return "('" + quote(key.replace("'", "''"), safe="") + "')"
+def key_segment(key: str, property: str | None = None) -> str:
+    """``('001…')`` — the key predicate of an entity's canonical URL; ``(Ext__c='K-1')`` for an
+    alternate key."""
+    literal = "'" + quote(key.replace("'", "''"), safe="") + "'"
+    return f"({literal})" if property is None else f"({property}={literal})"
+
+
+def etag_of(record: dict) -> str | None:
+    """The weak ETag of a Salesforce record, from its SystemModstamp (None when it was not read)."""
+    stamp = record.get("SystemModstamp")
+    return None if stamp is None else f'W/"{sf_datetime_to_odata(stamp)}"'
 
 
 @dataclass(frozen=True)
@@ -136,8 +144,9 @@ class Shaper:
             if key is not None:
                 out["@odata.id"] = f"{self.service_root}{self.entity_set.name}{key_segment(key)}"
                 out["@odata.editLink"] = f"{self.entity_set.name}{key_segment(key)}"
-        if self.with_etag and record.get("SystemModstamp") is not None:
-            out["@odata.etag"] = f'W/"{sf_datetime_to_odata(record["SystemModstamp"])}"'
+        tag = etag_of(record) if self.with_etag else None
+        if tag is not None:
+            out["@odata.etag"] = tag
         for name, convert in self.fields:
             value = record.get(name)
             out[name] = value if convert is None else convert(value)

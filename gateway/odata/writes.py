@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from gateway.odata import etags
 from gateway.odata.bind import bind
@@ -41,6 +41,7 @@ from gateway.odata.payload import (
 )
 from gateway.odata.plan import plan_read
 from gateway.odata.query_options import parse_query_options
+from gateway.odata.request_context import current_gateway, service_root
 from gateway.odata.resource_path import KeyPredicate, ResourcePath
 from gateway.odata.shape import JsonFormat, Shaper, key_segment
 from gateway.odata.source_errors import odata_error_from_write
@@ -50,10 +51,6 @@ from gateway.source import SourceError
 WRITE_METHODS = frozenset({"POST", "PATCH", "MERGE", "PUT", "DELETE"})
 TUNNELLED_METHODS = frozenset({"PATCH", "MERGE", "PUT", "DELETE"})
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def _gateway() -> Any:
-    return current_app.extensions["odata_gateway"]
 
 
 def request_method() -> str:
@@ -81,7 +78,7 @@ def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
     method = request_method()
     if method == "GET":  # a tunnelled GET is not a write; service.py serves reads
         raise bad_request("X-HTTP-Method: GET is not a write.")
-    model = _gateway().model()
+    model = current_gateway().model()
     if path.count or path.raw_value:
         raise ODataError(405, "MethodNotAllowed", f"{method} is not allowed on $count or $value.")
     if path.key is None:
@@ -146,7 +143,9 @@ def read_record(entity_set: EntitySet, field: str, value: str, fields: list[str]
     """The record whose ``field`` equals ``value`` with ``fields`` (one query), or None."""
     select = tuple(Field((name,)) for name in dict.fromkeys(["Id", *fields]))
     query = Query(select, entity_set.sobject, Comparison(Field((field,)), "=", StringLiteral(value)), limit=2)
-    records = _call(lambda: _gateway().source.query(soql_text(query)), entity_set.name).get("records", [])
+    records = _call(lambda: current_gateway().source.query(soql_text(query)), entity_set.name).get(
+        "records", []
+    )
     if len(records) > 1:
         raise ODataError(
             409,
@@ -200,12 +199,8 @@ def _precheck(
 # --- responses ------------------------------------------------------------------------------------------
 
 
-def _service_root() -> str:
-    return request.host_url.rstrip("/") + "/odata/"
-
-
 def _entity_url(entity_set: EntitySet, record_id: str) -> str:
-    return f"{_service_root()}{entity_set.name}{key_segment(record_id)}"
+    return f"{service_root()}{entity_set.name}{key_segment(record_id)}"
 
 
 def read_back(model: Model, entity_set: EntitySet, record_id: str, fmt: JsonFormat) -> dict | None:
@@ -217,13 +212,15 @@ def read_back(model: Model, entity_set: EntitySet, record_id: str, fmt: JsonForm
         Comparison(Field(("Id",)), "=", StringLiteral(record_id)),
         limit=1,
     )
-    records = _call(lambda: _gateway().source.query(soql_text(query)), entity_set.name).get("records", [])
+    records = _call(lambda: current_gateway().source.query(soql_text(query)), entity_set.name).get(
+        "records", []
+    )
     if not records:
         return None
     body: dict = {}
     if fmt.metadata != "none":
-        body["@odata.context"] = f"{_service_root()}$metadata#{entity_set.name}/$entity"
-    shaper = Shaper.build(entity_set, plan.select, (), fmt, _service_root(), model.namespace)
+        body["@odata.context"] = f"{service_root()}$metadata#{entity_set.name}/$entity"
+    shaper = Shaper.build(entity_set, plan.select, (), fmt, service_root(), model.namespace)
     body.update(shaper.shape(records[0]))
     return body
 
@@ -268,7 +265,7 @@ def _payload(model: Model, entity_set: EntitySet, raw: bytes, operation: Operati
 def _create(model: Model, entity_set: EntitySet, raw: bytes, extra: dict | None = None) -> Response:
     payload = _payload(model, entity_set, raw, "create")
     values = {**payload.values, **(extra or {})}
-    source = _gateway().source
+    source = current_gateway().source
     result = _call(lambda: source.create(entity_set.sobject, values), entity_set.name)
     record_id = result["id"]
     if "return=minimal" in preferences():
@@ -311,7 +308,7 @@ def _update(model: Model, entity_set: EntitySet, record_id: str, replace: bool) 
     values = replace_values(entity_set, payload) if replace else dict(payload.values)
     current = _precheck(entity_set, "Id", record_id, payload, must_exist=True)
     if values:
-        _call(lambda: _gateway().source.update(entity_set.sobject, record_id, values), entity_set.name)
+        _call(lambda: current_gateway().source.update(entity_set.sobject, record_id, values), entity_set.name)
     elif current is None and read_record(entity_set, "Id", record_id, []) is None:
         raise not_found(f"No {entity_set.name} with key '{record_id}'.", target=entity_set.name)
     return _updated(model, entity_set, record_id)
@@ -334,7 +331,7 @@ def _upsert(model: Model, entity_set: EntitySet, field: str, value: str, replace
     values = replace_values(entity_set, payload) if replace else dict(payload.values)
     values.pop(field, None)
     current = _precheck(entity_set, field, value, payload, must_exist=False)
-    source = _gateway().source
+    source = current_gateway().source
     if current is not None and request.headers.get("If-Match") is not None:
         # If-Match means "only if it exists": update that record, never create one.
         record_id = current["Id"]
@@ -361,5 +358,5 @@ def _delete(model: Model, entity_set: EntitySet, key: KeyPredicate, key_prop: st
         if current is None:
             raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
         record_id = current["Id"]
-    _call(lambda: _gateway().source.delete(entity_set.sobject, record_id), entity_set.name)
+    _call(lambda: current_gateway().source.delete(entity_set.sobject, record_id), entity_set.name)
     return Response(status=204)
