@@ -7,6 +7,6 @@ default 0.0.0.0, which requires credentials — anonymous access exists only for
 The standalone local org is ``gateway localorg`` (or ``gateway.cli.localorg_from_env().app``).
 """
 
-from gateway.serve import gateway_from_env
+from gateway.app import gateway_from_env
 
 app = gateway_from_env()

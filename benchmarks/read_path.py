@@ -30,12 +30,12 @@ import requests
 from simple_salesforce import Salesforce
 
 from gateway.app import create_app
-from gateway.odata.bind import bind
-from gateway.odata.plan import plan_read
-from gateway.odata.query_options import parse_query_options
-from gateway.odata.shape import JsonFormat, Shaper
+from gateway.odata.read.bind import bind
+from gateway.odata.read.plan import plan_read
+from gateway.odata.read.query_options import parse_query_options
+from gateway.odata.v4.shape import JsonFormat, Shaper
 from gateway.soql.printer import print_soql
-from gateway.source import PlainHttpAdapter, SourceConnection
+from gateway.source.connection import PlainHttpAdapter, SourceConnection
 
 TOKEN = "benchmark-token"
 API_KEY = "benchmark-key"

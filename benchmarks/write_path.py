@@ -25,7 +25,7 @@ from simple_salesforce import Salesforce
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from read_path import API_KEY, GATEWAY, TOKEN, free_port, start  # noqa: E402
 
-from gateway.source import PlainHttpAdapter  # noqa: E402
+from gateway.source.connection import PlainHttpAdapter  # noqa: E402
 
 
 def api_used(org_url: str) -> int:

@@ -18,15 +18,15 @@ from typing import Any
 from cachetools import TTLCache
 from flask import Flask
 
-from gateway.odata import csrf
-from gateway.odata.access import Access
-from gateway.odata.describe_cache import DescribeCache
-from gateway.odata.model import Model
-from gateway.odata.model_builder import build_model
-from gateway.odata.paging import secret_from_env
-from gateway.odata.publication import Publication, load_publication
-from gateway.odata.service import create_blueprint
-from gateway.source import SourceConnection
+from gateway.odata.http import csrf
+from gateway.odata.http.access import Access
+from gateway.odata.model.builder import build_model
+from gateway.odata.model.describe_cache import DescribeCache
+from gateway.odata.model.entities import Model
+from gateway.odata.model.publication import Publication, load_publication
+from gateway.odata.read.paging import secret_from_env
+from gateway.odata.v4.service import create_blueprint
+from gateway.source.connection import SourceConnection
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def create_app(
     if source is None:
         source = SourceConnection.from_env(env)
     if source is None:
-        from gateway.embedded import DEFAULT_DEMO_ACCOUNTS, embedded_source
+        from gateway.source.embedded import DEFAULT_DEMO_ACCOUNTS, embedded_source
 
         source, _ = embedded_source(demo_accounts or DEFAULT_DEMO_ACCOUNTS)
         embedded = True
@@ -109,3 +109,8 @@ def create_app(
     app.extensions["odata_gateway"] = gateway
     app.register_blueprint(create_blueprint())
     return app
+
+
+def gateway_from_env() -> Flask:
+    """The gateway app for gunicorn (wsgi.py), configured by the environment only."""
+    return create_app(host=os.environ.get("GATEWAY_HOST", "0.0.0.0"))

@@ -1,73 +1,11 @@
-"""Shared fixtures: a tiny describe-JSON schema (Account, Contact, one custom object) that tests build on."""
+"""Shared fixtures: the tiny schema of ``tests/support.py`` (Account, Contact, one custom object)."""
 
 from __future__ import annotations
 
 import pytest
 
 from gateway.localorg.schema import Schema
-
-
-def tiny_describes() -> list[dict]:
-    """A few describes with as few keys as a saved schema may have; Salesforce's defaults fill the rest."""
-    return [
-        {
-            "name": "Account",
-            "fields": [
-                {"name": "Name", "type": "string", "nillable": False},
-                {"name": "AnnualRevenue", "type": "currency"},
-                {"name": "NumberOfEmployees", "type": "int"},
-                {"name": "Description", "type": "textarea", "length": 32000},
-                {
-                    "name": "Industry",
-                    "type": "picklist",
-                    "picklistValues": ["Banking", "Energy", "Retail"],
-                },
-                {"name": "Ext_Id__c", "type": "string", "length": 20, "externalId": True},
-                {"name": "ParentId", "type": "reference", "referenceTo": ["Account"]},
-            ],
-        },
-        {
-            "name": "Contact",
-            "fields": [
-                {"name": "FirstName", "type": "string", "length": 40},
-                {"name": "LastName", "type": "string", "length": 80, "nillable": False},
-                {"name": "AccountId", "type": "reference", "referenceTo": ["Account"]},
-                {"name": "Email", "type": "email"},
-                {"name": "Birthdate", "type": "date"},
-                {"name": "DoNotCall", "type": "boolean"},
-            ],
-        },
-        {
-            "name": "Widget__c",
-            "label": "Widget",
-            "fields": [
-                {"name": "Name", "type": "string", "length": 80},
-                {"name": "Account__c", "type": "reference", "referenceTo": ["Account"]},
-                {"name": "Weight__c", "type": "double", "precision": 8, "scale": 2},
-                {"name": "Ratio__c", "type": "percent"},
-                {"name": "Due__c", "type": "datetime"},
-                {"name": "Active__c", "type": "boolean"},
-                {
-                    "name": "Status__c",
-                    "type": "picklist",
-                    "restrictedPicklist": True,
-                    "picklistValues": [
-                        {"value": "New"},
-                        {"value": "Done"},
-                        {"value": "Old", "active": False},
-                    ],
-                },
-                {
-                    "name": "Colors__c",
-                    "type": "multipicklist",
-                    "restrictedPicklist": True,
-                    "picklistValues": ["Red", "Green", "Blue"],
-                },
-                {"name": "Code__c", "type": "string", "length": 10, "externalId": True},
-                {"name": "Formula__c", "type": "string", "calculated": True},
-            ],
-        },
-    ]
+from tests.support import tiny_describes
 
 
 @pytest.fixture

@@ -1,0 +1,185 @@
+"""``gateway localorg``: run the local org (a Salesforce stand-in on SQLite) over HTTP.
+
+``build_local_org`` builds the app from a schema, a data file, an existing database or demo data;
+``localorg_from_env`` does the same from LOCALORG_* variables (for ``gunicorn``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from flask import Flask
+
+NAME = "localorg"
+HELP = "run the local org (a Salesforce stand-in on SQLite) over HTTP"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8500
+DEFAULT_ROWS = 1000
+
+
+@dataclass
+class LocalOrg:
+    """A configured local org: its WSGI app, its configuration and where its data came from."""
+
+    app: Flask
+    config: object  # LocalOrgConfig
+    data_source: str
+
+
+def build_local_org(
+    *,
+    schema_path: str | None = None,
+    data_path: str | None = None,
+    db_path: str | None = None,
+    rows: int = DEFAULT_ROWS,
+    token: str | None = None,
+    api_limit: int | None = None,
+    request_log: str | None = None,
+    url: str | None = None,
+) -> LocalOrg:
+    """The local org app: schema (default: the demo org), data (file, existing database, or demo data)."""
+    from gateway.localorg import demo
+    from gateway.localorg.api import create_app
+    from gateway.localorg.config import LocalOrgConfig
+    from gateway.localorg.schema import load_schema
+    from gateway.localorg.store import Store
+
+    schema = load_schema(schema_path or demo.DEMO_SCHEMA_PATH)
+    store = Store(schema, db_path or ":memory:")
+    if not store_is_empty(store):
+        data_source = f"existing data in {db_path}"
+    elif data_path:
+        with open(data_path, encoding="utf-8") as file:
+            store.load_data(json.load(file))
+        data_source = f"records from {data_path}"
+    elif schema_path:
+        data_source = "no records (a schema without a data file)"
+    else:
+        demo.load_demo(store, accounts=rows)
+        data_source = f"generated demo data ({rows} Accounts)"
+    settings: dict = {"token": token, "request_log": request_log}
+    if api_limit is not None:
+        settings["api_limit"] = api_limit
+    if url:
+        settings["login_url"] = url
+    config = LocalOrgConfig(**settings)
+    return LocalOrg(create_app(config, store), config, data_source)
+
+
+def store_is_empty(store) -> bool:
+    """True when no sObject table holds a row (one table per sObject, named as the sObject)."""
+    with store.lock:
+        for sobject in store.schema.types:
+            name = sobject.name.replace('"', '""')
+            if store.conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone():
+                return False
+    return True
+
+
+def credentials_text(url: str, local_org: LocalOrg) -> str:
+    """What ``gateway localorg`` prints: the URL, the credentials and the SF_* lines to copy."""
+    config = local_org.config
+    lines = [
+        f"Local org listening on {url}",
+        f"  data            {local_org.data_source}",
+        f"  username        {config.username}",
+        f"  password        {config.password}",
+        f"  security token  {config.security_token or '(none)'}",
+        f"  client id       {config.client_id}",
+        f"  client secret   {config.client_secret}",
+    ]
+    if config.token:
+        lines.append(f"  access token    {config.token} (fixed, never expires)")
+    lines += [
+        f"  API limit       {config.api_limit} requests",
+        "",
+        "Reach it with these environment variables:",
+        f"  export SF_INSTANCE_URL={url}",
+    ]
+    if config.token:
+        lines.append(f"  export SF_ACCESS_TOKEN={config.token}")
+    else:
+        lines += [
+            f"  export SF_LOGIN_URL={url}",
+            f"  export SF_USERNAME={config.username}",
+            f"  export SF_PASSWORD={config.password}",
+            f"  export SF_CLIENT_ID={config.client_id}",
+            f"  export SF_CLIENT_SECRET={config.client_secret}",
+        ]
+        if config.security_token:
+            lines.append(f"  export SF_SECURITY_TOKEN={config.security_token}")
+    lines += ["", "Press Ctrl+C to stop."]
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="describe JSON: a list of sobjects/{name}/describe results (default: demo org)",
+    )
+    parser.add_argument("--data", metavar="FILE", help='records as JSON {"Account": [{...}], ...}')
+    parser.add_argument("--db", metavar="FILE", help="SQLite database file (default: in memory)")
+    parser.add_argument("--request-log", metavar="FILE", help="append one JSON line per API request")
+    parser.add_argument(
+        "--rows", type=int, default=DEFAULT_ROWS, help=f"demo Accounts to generate (default {DEFAULT_ROWS})"
+    )
+    parser.add_argument("--api-limit", type=int, metavar="N", help="daily API request limit (default 15000)")
+    parser.add_argument("--token", metavar="TOKEN", help="a fixed access token that is always valid")
+
+
+def run(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from gateway.cli.serve import run_until_interrupted
+
+    # Bind first, so the printed URL carries the real port (also with --port 0).
+    server = make_server(args.host, args.port, _pending_app, threaded=True)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{server.server_port}"
+    local_org = build_local_org(
+        schema_path=args.schema,
+        data_path=args.data,
+        db_path=args.db,
+        rows=args.rows,
+        token=args.token,
+        api_limit=args.api_limit,
+        request_log=args.request_log,
+        url=url,
+    )
+    server.app = local_org.app
+    print(credentials_text(url, local_org), flush=True)
+    return run_until_interrupted(server)
+
+
+def _pending_app(environ: dict, start_response: Callable) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
+
+
+def localorg_from_env(environ: Mapping[str, str] = os.environ) -> LocalOrg:
+    """The local org configured by LOCALORG_* variables (wsgi.py)."""
+
+    def number(name: str) -> int | None:
+        value = environ.get(name, "").strip()
+        return int(value) if value else None
+
+    return build_local_org(
+        schema_path=environ.get("LOCALORG_SCHEMA") or None,
+        data_path=environ.get("LOCALORG_DATA") or None,
+        db_path=environ.get("LOCALORG_DB") or None,
+        rows=number("LOCALORG_ROWS") or DEFAULT_ROWS,
+        token=environ.get("LOCALORG_TOKEN") or None,
+        api_limit=number("LOCALORG_API_LIMIT"),
+        request_log=environ.get("LOCALORG_REQUEST_LOG") or None,
+        url=environ.get("LOCALORG_URL") or None,
+    )

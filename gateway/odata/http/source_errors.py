@@ -1,0 +1,107 @@
+"""Turn failures of the source org into OData errors.
+
+The Salesforce error code travels in ``details`` so an admin can look it up. Statuses: 504 when the source
+timed out, 503 with ``Retry-After`` when the org's daily API limit is spent, 502 for any other source error
+(the gateway asked correctly; the source failed).
+
+Writes are different: a Salesforce refusal of a create/update/upsert/delete is usually about the data the
+client sent, so ``odata_error_from_write`` maps it to a client error that carries Salesforce's code:
+400 for field and validation errors (REQUIRED_FIELD_MISSING, STRING_TOO_LONG,
+FIELD_CUSTOM_VALIDATION_EXCEPTION, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, ...), 404 when the record
+itself is gone (NOT_FOUND, ENTITY_IS_DELETED answered with 404), 409 for conflicts (DUPLICATE_VALUE,
+locked rows, an external ID matching several records), 403 for missing access. Timeouts, the API limit
+and 5xx stay 504/503/502.
+"""
+
+from __future__ import annotations
+
+from gateway.odata.http.errors import ODataError
+from gateway.source.connection import SourceError, SourceTimeout
+
+RETRY_AFTER_SECONDS = "3600"
+
+
+CONFLICT_CODES = frozenset(
+    {"DUPLICATE_VALUE", "DUPLICATES_DETECTED", "UNABLE_TO_LOCK_ROW", "ENTITY_IS_LOCKED", "MULTIPLE_CHOICES"}
+)
+GONE_CODES = frozenset({"NOT_FOUND", "ENTITY_IS_DELETED"})
+ACCESS_CODES = frozenset(
+    {
+        "INSUFFICIENT_ACCESS",
+        "INSUFFICIENT_ACCESS_OR_READONLY",
+        "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+    }
+)
+
+
+def salesforce_details(error: SourceError) -> list[dict]:
+    """One ``details`` entry per Salesforce error in the body: code, message, target (the fields)."""
+    entries = error.body if isinstance(error.body, list) and error.body else None
+    if entries is None or not all(isinstance(e, dict) for e in entries):
+        entries = [{"errorCode": error.error_code, "message": error.message, "fields": error.fields}]
+    details = []
+    for entry in entries:
+        code = entry.get("errorCode") or entry.get("statusCode") or error.error_code
+        detail = {"code": code, "message": entry.get("message") or error.message}
+        fields = entry.get("fields") or []
+        if fields:
+            detail["target"] = ",".join(fields)
+        details.append(detail)
+    return details
+
+
+def odata_error_from_write(error: SourceError, target: str | None = None) -> ODataError:
+    """The OData error for a Salesforce refusal of a write (``target``: the entity set, when no field is
+    named)."""
+    status = error.status
+    if isinstance(error, SourceTimeout) or error.error_code == "REQUEST_LIMIT_EXCEEDED" or status >= 500:
+        mapped = odata_error_from_source(error)
+        assert mapped is not None
+        if status >= 500 or isinstance(error, SourceTimeout):
+            mapped.message += " The write may not have been applied; read the entity before retrying."
+        return mapped
+    details = salesforce_details(error)
+    field = details[0].get("target") or target
+    code = error.error_code
+    if code in CONFLICT_CODES or status in (300, 409):
+        new_status = 409
+    elif code in GONE_CODES and (status == 404 or not error.fields):
+        new_status = 404
+    elif code in ACCESS_CODES or status == 403:
+        new_status = 403
+    else:
+        new_status = 400
+    if code == "MULTIPLE_CHOICES":
+        message = "More than one record in the source org has that external ID; the write was not applied."
+    else:
+        message = f"The Salesforce source org refused the write ({code}): {error.message}"
+    return ODataError(new_status, code, message, field, details)
+
+
+def odata_error_from_source(error: BaseException) -> ODataError | None:
+    """The OData error for a source failure, or None when ``error`` is not one."""
+    if not isinstance(error, SourceError):
+        return None
+    details = [{"code": error.error_code, "message": error.message, "target": ",".join(error.fields) or None}]
+    details = [{k: v for k, v in d.items() if v is not None} for d in details]
+    if isinstance(error, SourceTimeout):
+        return ODataError(
+            504,
+            "SourceTimeout",
+            "The Salesforce source org did not answer in time; try again or narrow the request.",
+            details=details,
+        )
+    if error.error_code == "REQUEST_LIMIT_EXCEEDED":
+        return ODataError(
+            503,
+            "SourceApiLimitExceeded",
+            "The Salesforce source org has used up its daily API requests; try again later.",
+            details=details,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    return ODataError(
+        502,
+        "SourceError",
+        f"The Salesforce source org refused the request ({error.error_code}): {error.message}",
+        details=details,
+    )

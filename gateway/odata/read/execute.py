@@ -1,0 +1,90 @@
+"""Execute a read plan against the source org: one page by keyset, and the count.
+
+A page is one SOQL query: the plan's WHERE plus "after the last row served" (keyset on the sort keys and
+Id), ``LIMIT page+1`` to learn whether more rows exist without a second call. No OFFSET, no Salesforce
+query cursor kept between pages: any gateway instance can serve the next page from the token alone.
+The count costs nothing when the first page's ``totalSize`` already tells it, else one ``COUNT()`` query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.odata.http.errors import bad_request
+from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
+from gateway.soql.printer import MAX_STATEMENT, print_soql
+from gateway.soql.syntax import Condition, Query
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a paged read stands: the sort-key values of the last row served, rows served, the count."""
+
+    after: tuple[Any, ...] | None = None
+    served: int = 0
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict]
+    more: bool  # another page exists
+    next: Position | None
+    count: int | None
+
+
+def soql_text(query: Query) -> str:
+    text = print_soql(query)
+    if len(text) > MAX_STATEMENT:
+        raise bad_request(
+            f"The request translates to a SOQL statement of {len(text)} characters; Salesforce accepts at "
+            f"most {MAX_STATEMENT}. Shorten the $filter (for example fewer values in 'in')."
+        )
+    return text
+
+
+def read_page(
+    source: Any,
+    plan: ReadPlan,
+    *,
+    page_size: int,
+    position: Position = Position(),
+    extra: Condition | None = None,
+) -> Page:
+    """Read one page of ``plan`` after ``position``; ``extra`` narrows it (navigation from a parent)."""
+    if extra is not None:
+        plan = restrict(plan, extra)
+    remaining = None if plan.top is None else max(plan.top - position.served, 0)
+    size = page_size if remaining is None else min(page_size, remaining)
+    if size == 0:
+        return Page([], False, None, position.count)
+    # Ask for one row more than we show, unless $top already ends the read with this page.
+    lookahead = remaining is None or remaining > size
+    query = page_query(plan, position.after, size + (1 if lookahead else 0))
+    result = source.query(soql_text(query))
+    records = list(result.get("records", []))
+    while len(records) < size and not result.get("done", True) and result.get("nextRecordsUrl"):
+        result = source.query_more(result["nextRecordsUrl"])
+        records.extend(result.get("records", []))
+    more = lookahead and (len(records) > size or (len(records) == size and not result.get("done", True)))
+    records = records[:size]
+    count = position.count
+    if plan.count and count is None:
+        total = result.get("totalSize", len(records))
+        # totalSize is capped by LIMIT: it is the count only when the first page fell short of it.
+        if position.after is None and total < query.limit:
+            count = total
+        else:
+            count = count_rows(source, plan)
+    next_position = (
+        Position(sort_values(records[-1], plan.order_keys), position.served + len(records), count)
+        if more and records
+        else None
+    )
+    return Page(records, more and bool(records), next_position, count)
+
+
+def count_rows(source: Any, plan: ReadPlan) -> int:
+    """All rows matching the plan's filter (ignoring $top): one ``SELECT COUNT()`` call."""
+    return int(source.query(soql_text(count_query(plan)))["totalSize"])

@@ -1,0 +1,372 @@
+"""Parse OData system query options (syntax only; names are resolved later by ``bind``).
+
+``$filter`` is parsed with odata-query, through a lexer subclass and a token pass that fix its quirks:
+identifiers beginning with ``null``/``true``/``false``/``any``/``all`` (``Allocation__c``) lex as
+identifiers, ``X in ('A')`` (a one-item list) works, operator keywords used as property names
+(``Name eq 'a' or or``) are rejected, and date/datetime literals must be real dates with an offset.
+``$select``, ``$orderby`` and ``$expand`` have small parsers of their own. Every syntax error is a 400
+``ODataError`` whose message gives the position.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from odata_query import ast
+from odata_query.exceptions import (
+    ODataException,
+    ParsingException,
+    TokenizingException,
+)
+from odata_query.grammar import ODataLexer, ODataParser
+from sly.lex import Token
+
+from gateway.odata.http.errors import ODataError, bad_request
+
+SelectPath = tuple[str, ...]
+
+SUPPORTED_OPTIONS = (
+    "$select",
+    "$filter",
+    "$orderby",
+    "$expand",
+    "$top",
+    "$skip",
+    "$count",
+    "$search",
+    "$format",
+    "$skiptoken",
+)
+UNSUPPORTED_OPTIONS = ("$apply", "$compute", "$levels", "$index", "$deltatoken", "$schemaversion", "$id")
+EXPAND_OPTIONS = ("$select", "$filter", "$orderby", "$expand", "$top", "$skip", "$count", "$search")
+
+_IDENTIFIER = r"[^\W\d]\w{0,127}"
+_PATH_RE = re.compile(rf"{_IDENTIFIER}(?:/{_IDENTIFIER})*")
+_ORDER_ITEM_RE = re.compile(rf"\s*({_IDENTIFIER}(?:/{_IDENTIFIER})*)(?:\s+(asc|desc))?\s*")
+_OPERATOR_WORDS = frozenset("and or not eq ne gt ge lt le has in add sub mul div mod".split())
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    path: tuple[str, ...]
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class ExpandItem:
+    path: tuple[str, ...]  # ("Contacts",), ("*",), ("Contacts", "$ref")
+    options: QueryOptions
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    select: tuple[SelectPath, ...] | None = None  # None = not given
+    filter: Any = None  # an odata_query.ast node
+    orderby: tuple[OrderItem, ...] = ()
+    expand: tuple[ExpandItem, ...] = ()
+    top: int | None = None
+    skip: int | None = None
+    count: bool = False
+    search: str | None = None
+    format: str | None = None
+    skiptoken: str | None = None
+    unsupported: tuple[str, ...] = ()  # option names bind refuses with 501 ($apply, $compute, ...)
+    filter_text: str | None = field(default=None, compare=False)
+
+
+def _syntax_error(option: str, message: str) -> ODataError:
+    return bad_request(f"Syntax error in {option}: {message}", target=option, code="SyntaxError")
+
+
+# --- $filter --------------------------------------------------------------------------------------
+
+
+class FilterLexer(ODataLexer):
+    """odata-query's lexer with keyword literals that only match whole words."""
+
+    tokens = ODataLexer.tokens
+
+    @_(r"(?:true|false)(?!\w)")  # noqa: F821 - sly injects ``_`` into the class body
+    def BOOLEAN(self, t):
+        t.value = ast.Boolean(t.value)
+        return t
+
+    @_(r"null(?!\w)")  # noqa: F821
+    def NULL(self, t):
+        t.value = ast.Null()
+        return t
+
+    # ``not(`` is common in the wild; the ABNF wants ``not`` + whitespace. Accept both.
+    @_(r"not(?:\s+|(?=\())")  # noqa: F821
+    def NOT(self, t):
+        t.value = ast.Not()
+        return t
+
+    @_(r"\s+in(?:\s+|(?=\())")  # noqa: F821
+    def IN(self, t):
+        t.value = ast.In()
+        return t
+
+    @_(r"any(?=\s*\()")  # noqa: F821
+    def ANY(self, t):
+        t.value = ast.Any()
+        return t
+
+    @_(r"all(?=\s*\()")  # noqa: F821
+    def ALL(self, t):
+        t.value = ast.All()
+        return t
+
+
+def _token(type_: str, value: Any, index: int) -> Token:
+    tok = Token()
+    tok.type, tok.value, tok.lineno, tok.index = type_, value, 1, index
+    return tok
+
+
+def _checked_tokens(text: str) -> list[Token]:
+    """Tokens of ``text``, with literals checked and one-item ``in`` lists given the trailing comma
+    odata-query wants (``('A')`` → ``('A',)``)."""
+    tokens = list(FilterLexer().tokenize(text))
+    for tok in tokens:
+        if tok.type == "ODATA_IDENTIFIER" and tok.value.name.lower() in _OPERATOR_WORDS:
+            raise _syntax_error("$filter", f"unexpected '{tok.value.name}' at position {tok.index}")
+        if tok.type == "DATE":
+            _check_date(tok.value.val, tok.index)
+        elif tok.type == "DATETIME":
+            _check_datetime(tok.value.val, tok.index)
+    comma_before: set[int] = set()  # indexes of the ')' closing a one-item ``in`` list
+    for i, tok in enumerate(tokens):
+        if tok.type != "IN":
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j].type == "WS":
+            j += 1
+        if j >= len(tokens) or tokens[j].type != "(":
+            continue
+        depth, commas = 0, 0
+        for k in range(j, len(tokens)):
+            if tokens[k].type == "(":
+                depth += 1
+            elif tokens[k].type == ")":
+                depth -= 1
+                if depth == 0:
+                    if commas == 0 and k > j + 1:
+                        comma_before.add(k)
+                    break
+            elif tokens[k].type == "," and depth == 1:
+                commas += 1
+    out: list[Token] = []
+    for i, tok in enumerate(tokens):
+        if i in comma_before:
+            out.append(_token(",", ",", tok.index))
+        out.append(tok)
+    return out
+
+
+def _check_date(text: str, position: int) -> None:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise _syntax_error("$filter", f"invalid date {text} at position {position}") from None
+
+
+def _check_datetime(text: str, position: int) -> None:
+    if not re.search(r"(Z|[+-]\d\d:\d\d)$", text, re.I):
+        raise _syntax_error(
+            "$filter",
+            f"the date-time {text} at position {position} needs a time zone offset (Z or +hh:mm)",
+        )
+    try:
+        parse_datetime(text)
+    except ValueError:
+        raise _syntax_error("$filter", f"invalid date-time {text} at position {position}") from None
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """An OData DateTimeOffset literal as an aware datetime (seconds and fractions optional)."""
+    value = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("no offset")
+    return value
+
+
+def parse_filter(text: str) -> Any:
+    """The odata-query AST of a ``$filter`` expression; 400 with the position on a syntax error."""
+    if not text.strip():
+        raise _syntax_error("$filter", "the expression is empty")
+    try:
+        tokens = _checked_tokens(text)
+        return ODataParser().parse(iter(tokens))
+    except TokenizingException as exc:
+        raise _syntax_error("$filter", f"unexpected character at position {exc.token.index}") from None
+    except ParsingException as exc:
+        if exc.eof or exc.token is None:
+            raise _syntax_error("$filter", f"unexpected end of expression at position {len(text)}") from None
+        position = exc.token.index
+        shown = text[position:].strip()[:20] or exc.token.type
+        raise _syntax_error("$filter", f"unexpected '{shown}' at position {position}") from None
+    except ODataException as exc:
+        raise _syntax_error("$filter", str(exc)) from None
+
+
+# --- $select, $orderby, $expand ------------------------------------------------------------------
+
+
+def _split_top_level(text: str, separator: str, option: str, offset: int = 0) -> list[tuple[str, int]]:
+    """Split on ``separator`` outside parentheses and quoted strings; each part with its position."""
+    parts: list[tuple[str, int]] = []
+    depth, start, i, quoted = 0, 0, 0, False
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "'":
+                if text[i + 1 : i + 2] == "'":
+                    i += 1
+                else:
+                    quoted = False
+        elif ch == "'":
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise _syntax_error(option, f"unbalanced ')' at position {offset + i}")
+        elif ch == separator and depth == 0:
+            parts.append((text[start:i], offset + start))
+            start = i + 1
+        i += 1
+    if quoted:
+        raise _syntax_error(option, f"unterminated string at position {offset + len(text)}")
+    if depth:
+        raise _syntax_error(option, f"missing ')' at position {offset + len(text)}")
+    parts.append((text[start:], offset + start))
+    return parts
+
+
+def parse_select(text: str) -> tuple[SelectPath, ...]:
+    items = []
+    for part, position in _split_top_level(text, ",", "$select"):
+        item = part.strip()
+        if item == "*":
+            items.append(("*",))
+        elif _PATH_RE.fullmatch(item):
+            items.append(tuple(item.split("/")))
+        else:
+            what = f"'{item}'" if item else "an empty item"
+            raise _syntax_error("$select", f"{what} at position {position} is not a property path")
+    return tuple(items)
+
+
+def parse_orderby(text: str) -> tuple[OrderItem, ...]:
+    items = []
+    for part, position in _split_top_level(text, ",", "$orderby"):
+        match = _ORDER_ITEM_RE.fullmatch(part)
+        if match is None:
+            if "(" in part:
+                raise ODataError(
+                    501,
+                    "NotImplemented",
+                    f"$orderby supports property paths only, not the expression '{part.strip()}'",
+                    "$orderby",
+                )
+            what = f"'{part.strip()}'" if part.strip() else "an empty item"
+            raise _syntax_error("$orderby", f"{what} at position {position} is not 'path [asc|desc]'")
+        items.append(OrderItem(tuple(match.group(1).split("/")), match.group(2) == "desc"))
+    return tuple(items)
+
+
+_EXPAND_ITEM_RE = re.compile(
+    rf"\s*(\*|{_IDENTIFIER}(?:/{_IDENTIFIER})*(?:/\$ref|/\$count)?)\s*(?:\((.*)\))?\s*", re.S
+)
+
+
+def parse_expand(text: str) -> tuple[ExpandItem, ...]:
+    items = []
+    for part, position in _split_top_level(text, ",", "$expand"):
+        match = _EXPAND_ITEM_RE.fullmatch(part)
+        if match is None:
+            what = f"'{part.strip()}'" if part.strip() else "an empty item"
+            raise _syntax_error("$expand", f"{what} at position {position} is not a navigation path")
+        path = tuple(match.group(1).split("/"))
+        options = QueryOptions()
+        if match.group(2) is not None:
+            inner_position = position + match.start(2)
+            pairs = []
+            for option, option_position in _split_top_level(match.group(2), ";", "$expand", inner_position):
+                name, equals, value = option.strip().partition("=")
+                if not equals:
+                    raise _syntax_error(
+                        "$expand", f"'{option.strip()}' at position {option_position} is not '$option=value'"
+                    )
+                pairs.append((name.strip(), value))
+            options = _parse_pairs(pairs, allowed=EXPAND_OPTIONS, context="$expand")
+        items.append(ExpandItem(path, options))
+    return tuple(items)
+
+
+# --- the whole query ------------------------------------------------------------------------------
+
+
+def _non_negative_int(name: str, value: str) -> int:
+    if not re.fullmatch(r"\d{1,18}", value.strip()):
+        raise bad_request(f"{name} must be a non-negative integer, not '{value}'", target=name)
+    return int(value)
+
+
+def _pairs(args: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    getlist = getattr(args, "getlist", None)
+    if getlist is not None:  # werkzeug MultiDict: keep repeated options so they can be refused
+        return [(key, value) for key in args.keys() for value in getlist(key)]
+    if isinstance(args, Mapping):
+        return list(args.items())
+    return list(args)
+
+
+def parse_query_options(args: Mapping[str, str] | Iterable[tuple[str, str]]) -> QueryOptions:
+    """The system query options among ``args``; other (custom) options are ignored."""
+    pairs = [(k, v) for k, v in _pairs(args) if k.startswith("$")]
+    return _parse_pairs(pairs, allowed=SUPPORTED_OPTIONS, context=None)
+
+
+def _parse_pairs(
+    pairs: list[tuple[str, str]], *, allowed: tuple[str, ...], context: str | None
+) -> QueryOptions:
+    seen: set[str] = set()
+    values: dict[str, Any] = {}
+    unsupported: list[str] = []
+    where = f" inside {context}" if context else ""
+    for name, value in pairs:
+        if name in seen:
+            raise bad_request(f"The query option {name} is given more than once{where}", target=name)
+        seen.add(name)
+        if name in UNSUPPORTED_OPTIONS:
+            unsupported.append(name)
+            continue
+        if name not in allowed:
+            raise bad_request(f"Unknown query option {name}{where}", target=context or name)
+        if not value.strip() and name != "$search":
+            raise _syntax_error(name, "the value is empty")
+        if name == "$select":
+            values["select"] = parse_select(value)
+        elif name == "$filter":
+            values["filter"] = parse_filter(value)
+            values["filter_text"] = value
+        elif name == "$orderby":
+            values["orderby"] = parse_orderby(value)
+        elif name == "$expand":
+            values["expand"] = parse_expand(value)
+        elif name in ("$top", "$skip"):
+            values[name[1:]] = _non_negative_int(name, value)
+        elif name == "$count":
+            if value not in ("true", "false"):
+                raise bad_request(f"$count must be true or false, not '{value}'", target=name)
+            values["count"] = value == "true"
+        else:  # $search, $format, $skiptoken: kept as text
+            values[name[1:]] = value
+    return QueryOptions(unsupported=tuple(unsupported), **values)

@@ -1,0 +1,338 @@
+"""``$batch``: multipart/mixed (OData 4.0) and JSON (4.01) batches; change sets become atomic composite calls.
+
+A batch answers in the format it was sent in, always 200 with one response per request (or per failed
+change set). Requests run in order:
+
+- Outside change sets, each request (reads included) is served by this gateway's own routes through an
+  in-process call that carries the batch's ``Authorization``: the same checks, costs and answers as if it
+  had been sent on its own.
+- A change set (multipart) or atomicity group (JSON) is checked completely first (``changeset.py``), then
+  written in one all-or-none Salesforce call. When it fails nothing is written. Multipart answers a failed
+  change set with a single ``application/http`` response that applies to all of its requests (OData 4.0
+  Part 1 §11.7.4); JSON answers each request of the group: the failing one with its error, the others with
+  ``424 Failed Dependency`` (JSON Format 4.01 §19.2).
+- JSON ``dependsOn`` must name earlier requests or groups; a request whose dependency failed is not run
+  (424). ``$<id>`` references in URLs are not supported (501).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, request
+
+from gateway.odata.http.errors import ODataError, bad_request, not_implemented
+from gateway.odata.v4 import multipart
+from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway
+from gateway.odata.v4.shape import key_segment
+from gateway.odata.write import changeset
+
+MAX_BATCH_REQUESTS = 1000
+ODATA_JSON = "application/json;odata.metadata=minimal"
+_FORWARDED_OUTER_HEADERS = ("Authorization", "X-CSRF-Token")
+
+
+@dataclass
+class SubRequest:
+    id: str | None  # JSON id, or the Content-ID of a multipart part
+    method: str
+    url: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    group: str | None = None  # atomicity group / change set
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass
+class SubResponse:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def _error_response(error: ODataError) -> SubResponse:
+    body = json.dumps(error.body(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = {"Content-Type": ODATA_JSON, "OData-Version": "4.0", **error.headers}
+    return SubResponse(error.status, headers, body)
+
+
+def _resource_of(url: str) -> str:
+    """The part of a request URL after the service root (absolute, root-relative or relative URLs)."""
+    url = url.strip()
+    if url.startswith("$") and not url.startswith(("$batch", "$metadata")):
+        raise not_implemented("$<id> references in batch request URLs are not supported.")
+    parts = urlsplit(url)
+    path = parts.path
+    root = SERVICE_PREFIX + "/"
+    if parts.scheme or path.startswith("/"):
+        if not path.startswith(root):
+            raise bad_request(f"'{url}' is not a resource of this service (its root is {root}).")
+        path = path[len(root) :]
+    return path + ("?" + parts.query if parts.query else "")
+
+
+# --- running one request outside change sets -------------------------------------------------------------
+
+
+def _dispatch(sub: SubRequest) -> SubResponse:
+    """Serve ``sub`` through this gateway's own routes, in process."""
+    try:
+        resource = _resource_of(sub.url)
+    except ODataError as error:
+        return _error_response(error)
+    if resource.split("?")[0].split("/")[0] == "$batch":
+        return _error_response(bad_request("A batch cannot contain another $batch request."))
+    if sub.method not in ("GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"):
+        return _error_response(ODataError(405, "MethodNotAllowed", f"{sub.method} is not an OData method."))
+    headers = {k: v for k, v in sub.headers.items() if k not in ("content-length", "host")}
+    for name in _FORWARDED_OUTER_HEADERS:
+        if name.lower() not in headers and request.headers.get(name) is not None:
+            headers[name] = request.headers[name]
+    response = current_app.test_client().open(
+        SERVICE_PREFIX + "/" + resource.replace(" ", "%20"),
+        method=sub.method,
+        headers=headers,
+        data=sub.body,
+        base_url=request.host_url,
+    )
+    out = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return SubResponse(response.status_code, out, response.get_data())
+
+
+# --- change sets ---------------------------------------------------------------------------------------
+
+
+def _run_change_set(subs: list[SubRequest]) -> tuple[list[SubResponse], SubResponse | None]:
+    """(one response per request, the single error response of a failed change set or None)."""
+    model = current_gateway().model()
+    operations: list[changeset.ChangeOperation] = []
+    try:
+        for index, sub in enumerate(subs):
+            try:
+                operations.append(changeset.compile_operation(model, sub.method, _resource_of(sub.url),
+                                                              sub.headers, sub.body))  # fmt: skip
+            except ODataError as error:
+                return _failed_change_set(subs, index, error)
+        changeset.plan_calls(operations)
+    except ODataError as error:
+        return _failed_change_set(subs, None, error)
+    outcome = changeset.execute(current_gateway().source, operations)
+    if outcome.error is not None:
+        return _failed_change_set(subs, outcome.failed_index, outcome.error)
+    responses = []
+    for op, record_id, created in zip(operations, outcome.ids, outcome.created, strict=True):
+        responses.append(_success(op, record_id or "", created))
+    return responses, None
+
+
+def _success(op: changeset.ChangeOperation, record_id: str, created: bool) -> SubResponse:
+    if not created:
+        return SubResponse(204)
+    root = request.host_url.rstrip("/") + SERVICE_PREFIX + "/"
+    entity_url = f"{root}{op.entity_set.name}{key_segment(record_id)}"
+    headers = {"Location": entity_url, "OData-EntityId": entity_url}
+    if op.minimal:
+        headers["Preference-Applied"] = "return=minimal"
+        return SubResponse(204, headers)
+    # The entity as written (key + the values sent), without a read back, so the change set stays one call.
+    body: dict[str, Any] = {"@odata.context": f"{root}$metadata#{op.entity_set.name}/$entity"}
+    body[op.entity_set.key] = record_id
+    body.update({k: v for k, v in op.record.items() if k != "attributes" and k in op.entity_set.properties})
+    data = json.dumps(body, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
+    headers.update({"Content-Type": ODATA_JSON, "OData-Version": "4.0"})
+    return SubResponse(201, headers, data)
+
+
+def _failed_change_set(
+    subs: list[SubRequest], index: int | None, error: ODataError
+) -> tuple[list[SubResponse], SubResponse]:
+    failed = _error_response(error)
+    where = f"request {subs[index].id or index + 1}" if index is not None else "the change set"
+    others = _error_response(
+        ODataError(
+            424,
+            "FailedDependency",
+            f"Not applied: {where} of this change set failed, so nothing in it was written.",
+        )
+    )
+    responses = [failed if index is None or i == index else others for i in range(len(subs))]
+    return responses, failed
+
+
+# --- multipart/mixed ------------------------------------------------------------------------------------
+
+
+def _sub_from_part(part: multipart.HttpRequestPart, group: str | None) -> SubRequest:
+    return SubRequest(part.content_id, part.method, part.url, part.headers, part.body, group)
+
+
+def _multipart_batch(body: bytes, content_type: str) -> Response:
+    try:
+        items = multipart.parse_batch(body, content_type)
+    except multipart.MultipartError as error:
+        raise multipart.bad_multipart(error) from None
+    _check_size(sum(len(i.requests) if isinstance(i, multipart.ChangeSetPart) else 1 for i in items))
+    out: list[multipart.HttpResponsePart | bytes] = []
+    for number, item in enumerate(items):
+        if isinstance(item, multipart.HttpRequestPart):
+            response = _dispatch(_sub_from_part(item, None))
+            out.append(multipart.HttpResponsePart(response.status, response.headers, response.body))
+            continue
+        subs = [_sub_from_part(part, f"changeset{number}") for part in item.requests]
+        if not subs:
+            continue
+        responses, failure = _run_change_set(subs)
+        if failure is not None:
+            out.append(multipart.HttpResponsePart(failure.status, failure.headers, failure.body))
+            continue
+        parts = [
+            multipart.HttpResponsePart(r.status, r.headers, r.body, s.id)
+            for s, r in zip(subs, responses, strict=True)
+        ]
+        out.append(multipart.write_change_set(parts))
+    data, response_type = multipart.write_batch(out)
+    return Response(data, status=200, content_type=response_type)
+
+
+# --- JSON batch -----------------------------------------------------------------------------------------
+
+
+def _json_requests(body: bytes) -> list[SubRequest]:
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise bad_request(f"The JSON batch body is not valid JSON: {error}") from None
+    items = document.get("requests") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise bad_request('A JSON batch body is an object with a "requests" array.')
+    _check_size(len(items))
+    subs: list[SubRequest] = []
+    seen_ids: set[str] = set()
+    closed_groups: set[str] = set()
+    for position, item in enumerate(items):
+        where = f"requests[{position}]"
+        if not isinstance(item, dict):
+            raise bad_request(f"{where} must be an object.")
+        request_id, method, url = item.get("id"), item.get("method"), item.get("url")
+        if not isinstance(request_id, str) or not request_id or request_id in seen_ids:
+            raise bad_request(f"{where}: every request needs an id, unique in the batch.", target=where)
+        if not isinstance(method, str) or not isinstance(url, str):
+            raise bad_request(f"{where}: method and url are required strings.", target=where)
+        group = item.get("atomicityGroup")
+        if group is not None and (not isinstance(group, str) or group in seen_ids):
+            raise bad_request(f"{where}: atomicityGroup must be a string distinct from request ids.")
+        previous = subs[-1].group if subs else None
+        if previous is not None and previous != group:
+            closed_groups.add(previous)
+        if group is not None and group in closed_groups:
+            raise bad_request(f"{where}: the requests of atomicity group '{group}' must be adjacent.")
+        depends = item.get("dependsOn") or []
+        if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+            raise bad_request(f"{where}: dependsOn must be an array of request ids or atomicity groups.")
+        known = seen_ids | {s.group for s in subs if s.group}
+        for dependency in depends:
+            if dependency not in known:
+                raise bad_request(f"{where}: dependsOn '{dependency}' is not an earlier request or group.")
+        headers = item.get("headers") or {}
+        if not isinstance(headers, dict):
+            raise bad_request(f"{where}: headers must be an object.")
+        headers = {str(k).lower(): str(v) for k, v in headers.items()}
+        raw = item.get("body")
+        if raw is None:
+            data = b""
+        elif isinstance(raw, str) and not headers.get("content-type", "json").lower().startswith(
+            "application/json"
+        ):
+            data = raw.encode("utf-8")
+        else:
+            data = json.dumps(raw).encode("utf-8")
+            headers.setdefault("content-type", "application/json")
+        seen_ids.add(request_id)
+        subs.append(SubRequest(request_id, method.upper(), url, headers, data, group, tuple(depends)))
+    return subs
+
+
+def _json_response_item(sub: SubRequest, response: SubResponse) -> dict:
+    item: dict[str, Any] = {"id": sub.id}
+    if sub.group is not None:
+        item["atomicityGroup"] = sub.group
+    item["status"] = response.status
+    headers = {k.lower(): v for k, v in response.headers.items() if k.lower() != "odata-version"}
+    if headers:
+        item["headers"] = headers
+    if response.body:
+        if headers.get("content-type", "").startswith("application/json"):
+            item["body"] = json.loads(response.body)
+        else:
+            item["body"] = response.body.decode("utf-8", "replace")
+    return item
+
+
+def _json_batch(body: bytes) -> Response:
+    subs = _json_requests(body)
+    failed: set[str] = set()  # ids and groups that failed
+    results: list[dict] = []
+    index = 0
+    while index < len(subs):
+        sub = subs[index]
+        if sub.group is None:
+            unit = [sub]
+            index += 1
+        else:
+            end = index
+            while end < len(subs) and subs[end].group == sub.group:
+                end += 1
+            unit = subs[index:end]
+            index = end
+        blocked = sorted({d for s in unit for d in s.depends_on if d in failed})
+        if blocked:
+            error = ODataError(
+                424, "FailedDependency", f"Not run: it depends on '{blocked[0]}', which failed."
+            )
+            responses = [_error_response(error)] * len(unit)
+        elif sub.group is None:
+            responses = [_dispatch(sub)]
+        else:
+            responses, _ = _run_change_set(unit)
+        for s, r in zip(unit, responses, strict=True):
+            if r.status >= 400:
+                failed.add(s.id or "")
+                if s.group:
+                    failed.add(s.group)
+            results.append(_json_response_item(s, r))
+    text = json.dumps({"responses": results}, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=200, content_type="application/json")
+
+
+# --- entry point ----------------------------------------------------------------------------------------
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_BATCH_REQUESTS:
+        raise bad_request(f"A batch may hold at most {MAX_BATCH_REQUESTS} requests; this one has {count}.")
+
+
+def handle_batch() -> Response:
+    """Answer ``POST /odata/$batch``."""
+    if request.method != "POST":
+        raise ODataError(405, "MethodNotAllowed", "$batch accepts POST only.", headers={"Allow": "POST"})
+    content_type = request.headers.get("Content-Type", "")
+    body = request.get_data()
+    if content_type.lower().startswith("multipart/mixed"):
+        response = _multipart_batch(body, content_type)
+    elif content_type.lower().startswith("application/json"):
+        response = _json_batch(body)
+    else:
+        raise ODataError(
+            415,
+            "UnsupportedMediaType",
+            "A $batch request is multipart/mixed (with a boundary) or application/json; "
+            f"not '{content_type or 'no Content-Type'}'.",
+        )
+    prefer = request.headers.get("Prefer", "").lower()
+    if "continue-on-error" in prefer:
+        response.headers["Preference-Applied"] = "odata.continue-on-error"
+    return response

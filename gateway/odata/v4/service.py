@@ -1,0 +1,390 @@
+"""The OData v4 service: a Flask blueprint serving the published model at ``/odata/``.
+
+Each request goes one way through: resource path → query options (parse) → bind to the model → plan a
+SOQL query → execute against the source (one page by keyset) → shape OData JSON. Every failure becomes an
+OData error body; client input never produces a 500.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from gateway.odata.http import csrf
+from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.http.resource_path import KeyPredicate, ResourcePath, parse_resource_path
+from gateway.odata.http.source_errors import odata_error_from_source
+from gateway.odata.model.entities import EntitySet, NavigationProperty
+from gateway.odata.read import paging
+from gateway.odata.read.bind import bind
+from gateway.odata.read.execute import Page, Position, count_rows, read_page, soql_text
+from gateway.odata.read.plan import ReadPlan, plan_read, restrict
+from gateway.odata.read.query_options import parse_query_options
+from gateway.odata.v4 import batch, csdl, writes
+from gateway.odata.v4.negotiation import check_max_version, json_format, metadata_wants_json
+from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway, service_root
+from gateway.odata.v4.shape import (
+    Expansion,
+    JsonFormat,
+    Shaper,
+    count_value,
+    key_segment,
+    odata_value,
+    select_clause,
+)
+from gateway.odata.write import etags
+from gateway.odata.write.payload import decode_content_encoding
+from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiteral
+
+log = logging.getLogger(__name__)
+
+ODATA_VERSION = "4.0"
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _json(body: Any, status: int = 200, content_type: str = "application/json", **headers: str) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    response = Response(text, status=status, content_type=content_type)
+    response.headers.update(headers)
+    return response
+
+
+def error_response(error: ODataError) -> Response:
+    response = _json(error.body(), error.status, "application/json;odata.metadata=minimal")
+    response.headers.update(error.headers)
+    return response
+
+
+def create_blueprint() -> Blueprint:
+    bp = Blueprint("odata", __name__, url_prefix=SERVICE_PREFIX)
+
+    @bp.before_request
+    def _authenticate_and_check_version() -> None:
+        g.principal = current_gateway().access.authenticate(request.headers)
+        check_max_version(request.headers)
+        if current_gateway().csrf:
+            csrf.check_write(
+                writes.request_method(), request.headers, current_gateway().secret, g.principal.name
+            )
+        if request.headers.get("Content-Encoding"):
+            # Replace the body every reader sees (writes, $batch) with the decompressed one.
+            request._cached_data = decode_content_encoding(  # type: ignore[attr-defined]
+                request.get_data(), request.headers["Content-Encoding"]
+            )
+
+    @bp.after_request
+    def _odata_version(response: Response) -> Response:
+        response.headers["OData-Version"] = ODATA_VERSION
+        principal = g.get("principal")
+        if (
+            current_gateway().csrf
+            and principal is not None
+            and csrf.wants_token(request.method, request.headers)
+        ):
+            response.headers[csrf.HEADER] = csrf.issue(current_gateway().secret, principal.name)
+        return response
+
+    @bp.errorhandler(ODataError)
+    def _odata_error(error: ODataError) -> Response:
+        return error_response(error)
+
+    @bp.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        mapped = odata_error_from_source(error)
+        if mapped is not None:
+            return error_response(mapped)
+        if isinstance(error, HTTPException) and error.code is not None:  # such as 405 from routing
+            return error_response(ODataError(error.code, type(error).__name__, str(error.description)))
+        log.exception("unexpected error serving %s", request.full_path)
+        return error_response(
+            ODataError(500, "InternalError", "The gateway failed unexpectedly; the error was logged.")
+        )
+
+    bp.add_url_rule("/", "service_document", service_document, methods=["GET"])
+    bp.add_url_rule("/$metadata", "metadata", metadata, methods=["GET"])
+    bp.add_url_rule(
+        "/<path:resource>",
+        "resource",
+        resource,
+        methods=["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"],
+    )
+    return bp
+
+
+# --- service document and $metadata --------------------------------------------------------------------
+
+
+def service_document() -> Response:
+    fmt = json_format(request.args, request.headers.get("Accept"))
+    body = csdl.service_document(current_gateway().model(), service_root() + "$metadata")
+    if fmt.metadata == "none":
+        body.pop("@odata.context", None)
+    return _json(body, content_type=fmt.content_type)
+
+
+def metadata() -> Response:
+    model = current_gateway().model()
+    if metadata_wants_json(request.args, request.headers.get("Accept")):
+        return _json(csdl.metadata_json(model))
+    return Response(csdl.metadata_xml(model), content_type="application/xml")
+
+
+# --- resources ------------------------------------------------------------------------------------------
+
+
+def resource(resource: str) -> Response:
+    if resource == "$batch":
+        return batch.handle_batch()
+    path = parse_resource_path(resource)
+    entity_set = current_gateway().model().entity_set(path.entity_set)
+    if entity_set is None:
+        raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
+    if request.method != "GET":
+        return writes.handle_write(entity_set, path)
+    fmt = json_format(request.args, request.headers.get("Accept"))
+    if path.key is None:
+        if path.count:
+            return _count(entity_set, None)
+        return _collection(entity_set, fmt, path)
+    key = _resolve_key(entity_set, path.key)
+    if path.member is None:
+        return _single(entity_set, key, fmt)
+    nav = entity_set.navigation.get(path.member)
+    if nav is not None:
+        return _navigation(entity_set, key, nav, fmt, path)
+    return _property(entity_set, key, path, fmt)
+
+
+def _resolve_key(entity_set: EntitySet, key: KeyPredicate) -> Condition:
+    """The condition that selects the keyed entity; 404 for keys that cannot exist."""
+    name = key.property or entity_set.key
+    prop = entity_set.property(name)
+    if prop is None or (key.property is not None and name != entity_set.key and not prop.external_id):
+        raise bad_request(
+            f"'{name}' is not a key of {entity_set.name}; use its Id or a published external ID.",
+            target=name,
+        )
+    if prop.name == "Id" and (len(key.value) not in (15, 18) or not set(key.value) <= _ID_CHARS):
+        raise not_found(f"No {entity_set.name} with key '{key.value}'.", target=entity_set.name)
+    return Comparison(Field((prop.name,)), "=", StringLiteral(key.value))
+
+
+def _options(path_text: str) -> tuple[Any, Position, dict[str, str]]:
+    """The query options (from the request, or those a $skiptoken carries), the paging position, and the
+    original request's options, which every nextLink keeps."""
+    args = request.args
+    token = args.get("$skiptoken")
+    if token is None:
+        original = dict(args.items())
+        return parse_query_options(args), Position(), original
+    state = paging.decode_token(token, current_gateway().secret)
+    if state.get("path") != path_text:
+        raise bad_request("The $skiptoken belongs to another resource; follow @odata.nextLink as returned.")
+    original = dict(state["options"])
+    paging.check_options(args, paging.canonical_options(original))
+    after = tuple(state["after"]) if state.get("after") is not None else None
+    position = Position(after, state.get("served", 0), state.get("count"))
+    return parse_query_options(original), position, original
+
+
+def _page_size() -> tuple[int, str | None]:
+    return paging.page_size(request.headers.get("Prefer"), default=current_gateway().page_size)
+
+
+def _shaper(
+    entity_set: EntitySet, select: tuple[str, ...], expansions: tuple[Expansion, ...], fmt: JsonFormat
+) -> Shaper:
+    namespace = current_gateway().model().namespace
+    return Shaper.build(entity_set, select, expansions, fmt, service_root(), namespace)
+
+
+def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
+    return tuple(
+        Expansion(e.navigation.name, e.target, e.select, e.navigation.collection) for e in plan.expand
+    )
+
+
+def _context(fragment: str, fmt: JsonFormat) -> dict:
+    return {} if fmt.metadata == "none" else {"@odata.context": service_root() + "$metadata#" + fragment}
+
+
+def _page_response(
+    plan: ReadPlan,
+    page: Page,
+    fmt: JsonFormat,
+    context_set: str,
+    path_text: str,
+    options: Any,
+    original: dict[str, str],
+    applied: str | None,
+) -> Response:
+    expansions = _expansions(plan)
+    selected = plan.select if options.select is not None else None
+    body = _context(context_set + select_clause(selected, expansions), fmt)
+    if plan.count and page.count is not None:
+        body["@odata.count"] = count_value(page.count, fmt)
+    root = service_root()
+    shaper = _shaper(plan.entity_set, plan.select, expansions, fmt)
+    body["value"] = [shaper.shape(r) for r in page.records]
+    if page.next is not None:
+        state = {
+            "path": path_text,
+            "options": original,
+            "after": list(page.next.after or ()),
+            "served": page.next.served,
+            "count": page.next.count,
+        }
+        token = paging.encode_token(state, current_gateway().secret)
+        body["@odata.nextLink"] = paging.next_link(root, path_text, state["options"], token)
+    headers = {"Preference-Applied": applied} if applied else {}
+    return _json(body, content_type=fmt.content_type, **headers)
+
+
+def _path_text(path: ResourcePath) -> str:
+    text = path.entity_set
+    if path.key is not None:
+        text += key_segment(path.key.value, path.key.property)
+    if path.member:
+        text += "/" + path.member
+    return text
+
+
+def _collection(
+    entity_set: EntitySet,
+    fmt: JsonFormat,
+    path: ResourcePath,
+    extra: Condition | None = None,
+    context_set: str | None = None,
+    on_empty: Any = None,
+) -> Response:
+    path_text = _path_text(path)
+    options, position, original = _options(path_text)
+    plan = plan_read(bind(entity_set, current_gateway().model(), options))
+    size, applied = _page_size()
+    page = read_page(current_gateway().source, plan, page_size=size, position=position, extra=extra)
+    if not page.records and position.after is None and on_empty is not None:
+        on_empty()
+    context = context_set or entity_set.name
+    return _page_response(plan, page, fmt, context, path_text, options, original, applied)
+
+
+def _count(entity_set: EntitySet, extra: Condition | None) -> Response:
+    args = {k: v for k, v in request.args.items() if k in ("$filter", "$search")}
+    plan = plan_read(bind(entity_set, current_gateway().model(), parse_query_options(args)))
+    total = count_rows(current_gateway().source, plan if extra is None else restrict(plan, extra))
+    return Response(str(total), content_type="text/plain;charset=utf-8")
+
+
+def _single_query(entity_set: EntitySet, key: Condition, args: Any) -> tuple[ReadPlan, Query]:
+    unsupported = [k for k in args if k not in ("$select", "$expand", "$format")]
+    if unsupported:
+        raise bad_request(
+            f"{', '.join(unsupported)} cannot be applied to a single entity; only $select and $expand can.",
+            target=unsupported[0],
+        )
+    plan = plan_read(bind(entity_set, current_gateway().model(), parse_query_options(args)))
+    return plan, dataclasses.replace(plan.query, where=key, order_by=(), limit=1)
+
+
+def _fetch_one(query: Query) -> dict | None:
+    records = current_gateway().source.query(soql_text(query)).get("records", [])
+    return records[0] if records else None
+
+
+def _single(entity_set: EntitySet, key: Condition, fmt: JsonFormat) -> Response:
+    plan, query = _single_query(entity_set, key, request.args)
+    record = _fetch_one(query)
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    expansions = _expansions(plan)
+    selected = plan.select if request.args.get("$select") is not None else None
+    body = _context(f"{entity_set.name}{select_clause(selected, expansions)}/$entity", fmt)
+    body.update(_shaper(entity_set, plan.select, expansions, fmt).shape(record))
+    headers = {}
+    if body.get("@odata.etag"):
+        headers["ETag"] = body["@odata.etag"]
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match is not None and etags.matches(if_none_match, body["@odata.etag"]):
+            return Response(status=304, headers=headers)
+    return _json(body, content_type=fmt.content_type, **headers)
+
+
+def _property(entity_set: EntitySet, key: Condition, path: ResourcePath, fmt: JsonFormat) -> Response:
+    prop = entity_set.property(path.member or "")
+    if prop is None:
+        raise bad_request(
+            f"'{path.member}' is not a published property or navigation of {entity_set.name}.",
+            target=path.member,
+        )
+    if path.count:
+        raise bad_request("$count applies to collections; this is a single property.")
+    record = _fetch_one(Query((Field(("Id",)), Field((prop.name,))), entity_set.sobject, key, limit=1))
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    value = odata_value(prop, record.get(prop.name), fmt)
+    if value is None:
+        return Response(status=204)
+    if path.raw_value:
+        return Response(
+            str(value).lower() if isinstance(value, bool) else str(value),
+            content_type="text/plain;charset=utf-8",
+        )
+    body = _context(f"{entity_set.name}{key_segment(record['Id'])}/{prop.name}", fmt)
+    body["value"] = value
+    return _json(body, content_type=fmt.content_type)
+
+
+def _navigation(
+    entity_set: EntitySet, key: Condition, nav: NavigationProperty, fmt: JsonFormat, path: ResourcePath
+) -> Response:
+    target = current_gateway().model().entity_set(nav.target_set)
+    if target is None:  # the model only links published sets; kept as a guard
+        raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
+    if path.raw_value:
+        raise bad_request("$value applies to a property, not to a navigation property.")
+    if nav.collection:
+        parent_id = key.right.value if isinstance(key, Comparison) and key.left.path == ("Id",) else None
+        if parent_id is None:  # an alternate key: the lookup needs the Id
+            parent_id = _existing_id(entity_set, key)
+        link = Comparison(Field((nav.field,)), "=", StringLiteral(parent_id))
+        if path.count:
+            return _count(target, link)
+        return _collection(
+            target,
+            fmt,
+            path,
+            extra=link,
+            context_set=target.name,
+            on_empty=lambda: _existing_id(entity_set, key),  # no children: is there a parent at all?
+        )
+    if path.count:
+        raise bad_request("$count applies to collections; this navigation property is single-valued.")
+    plan, query = _single_query(target, key, request.args)
+    if plan.expand:
+        raise not_implemented(
+            "$expand after a single-valued navigation is not supported; expand from the source set."
+        )
+    prefixed = tuple(Field((nav.name, *item.path)) for item in query.select if isinstance(item, Field))
+    record = _fetch_one(Query((Field(("Id",)), *prefixed), entity_set.sobject, key, limit=1))
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    related = record.get(nav.name)
+    if related is None:
+        return Response(status=204)
+    selected = plan.select if request.args.get("$select") is not None else None
+    body = _context(f"{target.name}{select_clause(selected, ())}/$entity", fmt)
+    body.update(_shaper(target, plan.select, (), fmt).shape(related))
+    return _json(body, content_type=fmt.content_type)
+
+
+def _existing_id(entity_set: EntitySet, key: Condition) -> str:
+    """The Id of the keyed entity; 404 when there is none."""
+    record = _fetch_one(Query((Field(("Id",)),), entity_set.sobject, key, limit=1))
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    return record["Id"]

@@ -1,0 +1,1 @@
+"""Writing: payloads → Salesforce field values, ETags, change sets as one all-or-none composite call."""

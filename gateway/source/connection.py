@@ -1,0 +1,593 @@
+"""The source connection: the only code in the gateway that talks to a Salesforce org.
+
+Built on simple-salesforce for the REST calls; the OAuth grants are ours, so that every grant (password,
+client credentials, JWT bearer, refresh token) goes through the same transport and can refresh a session.
+
+- ``SourceConnection.from_env(os.environ)`` reads the ``SF_*`` variables (None when none are set: the caller
+  then uses the embedded local org).
+- ``SourceConnection.in_process(wsgi_app, access_token)`` reaches a local org app without a socket.
+- An ``http://`` instance or login URL is accepted on loopback only (a standalone ``gateway localorg``).
+  simple-salesforce always builds ``https://host:port`` URLs, so a plain-HTTP adapter is mounted on that
+  prefix; an in-process adapter likewise.
+- INVALID_SESSION_ID (401) re-authenticates with the configured grant and retries once; a fixed access
+  token alone cannot be renewed, so the error is raised.
+- ``api_calls`` counts API requests sent (OAuth token calls excluded); ``api_usage`` is the org's
+  ``Sforce-Limit-Info: api-usage=used/max``, the highest count seen (responses may arrive out of order).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jwt
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceError
+
+from gateway.source.wsgi_transport import WsgiAdapter, WsgiApp
+
+DEFAULT_API_VERSION = "59.0"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+IN_PROCESS_URL = "https://localorg.invalid"
+TOKEN_PATH = "/services/oauth2/token"
+JWT_LIFETIME_SECONDS = 180  # Salesforce accepts assertions valid for at most 3 minutes
+
+
+class SourceError(Exception):
+    """An error answer from the org: HTTP status and the first entry of Salesforce's error list."""
+
+    def __init__(
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        fields: list[str] | None = None,
+        body: Any = None,
+    ):
+        super().__init__(f"{status} {error_code}: {message}")
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+        self.fields = list(fields or [])
+        self.body = body
+
+
+class SourceTimeout(SourceError):
+    """The org did not answer within the configured timeout."""
+
+
+class SourceConfigError(ValueError):
+    """The SF_* settings do not describe a way to reach an org."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to reach and authenticate with one org."""
+
+    instance_url: str | None = None
+    access_token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    security_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    login_url: str | None = None
+    private_key_file: str | None = None
+    private_key: str | None = None  # PEM text, an alternative to private_key_file
+    jwt_audience: str | None = None  # default: the login URL
+    refresh_token: str | None = None
+    api_version: str = DEFAULT_API_VERSION
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def grant(self) -> str | None:
+        """The OAuth grant that can (re)issue a session, or None when only a fixed token is given."""
+        if self.client_id and self.username and (self.private_key_file or self.private_key):
+            return "jwt"
+        if self.username and self.password:
+            return "password"
+        if self.client_id and self.client_secret:
+            return "client_credentials"
+        if self.refresh_token and self.client_id:
+            return "refresh_token"
+        return None
+
+
+ENV_NAMES = {
+    "SF_INSTANCE_URL": "instance_url",
+    "SF_ACCESS_TOKEN": "access_token",
+    "SF_USERNAME": "username",
+    "SF_PASSWORD": "password",
+    "SF_SECURITY_TOKEN": "security_token",
+    "SF_CLIENT_ID": "client_id",
+    "SF_CLIENT_SECRET": "client_secret",
+    "SF_LOGIN_URL": "login_url",
+    "SF_PRIVATE_KEY_FILE": "private_key_file",
+    "SF_REFRESH_TOKEN": "refresh_token",
+    "SF_API_VERSION": "api_version",
+    "SF_TIMEOUT": "timeout",
+}
+
+
+def credentials_from_env(environ: Mapping[str, str]) -> Credentials | None:
+    """Credentials from the SF_* variables; None when none of them is set."""
+    values: dict[str, Any] = {
+        field: environ[name] for name, field in ENV_NAMES.items() if environ.get(name, "").strip()
+    }
+    if not values:
+        return None
+    if "timeout" in values:
+        try:
+            values["timeout"] = float(values["timeout"])
+        except ValueError as error:
+            raise SourceConfigError(
+                f"SF_TIMEOUT must be a number of seconds, not {values['timeout']!r}"
+            ) from error
+    credentials = Credentials(**values)
+    if credentials.grant is None and not (credentials.access_token and credentials.instance_url):
+        raise SourceConfigError(
+            "SF_* settings are incomplete: give SF_INSTANCE_URL + SF_ACCESS_TOKEN; or SF_USERNAME + "
+            "SF_PASSWORD (+ SF_SECURITY_TOKEN, SF_CLIENT_ID, SF_CLIENT_SECRET); or SF_CLIENT_ID + "
+            "SF_CLIENT_SECRET; or SF_CLIENT_ID + SF_USERNAME + SF_PRIVATE_KEY_FILE"
+        )
+    return credentials
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether binding to ``host`` keeps the server on this machine (no DNS lookups: names could lie)."""
+    if not host:
+        return False
+    host = host.strip().strip("[]").lower()
+    if host in ("localhost", "localhost."):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def https_origin(url: str) -> str:
+    """The ``https://host[:port]`` prefix simple-salesforce will build for ``url``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceConfigError(f"not an http(s) URL: {url!r}")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise SourceConfigError(f"plain http:// is accepted for a loopback org only, not {url!r}")
+    default_port = 443 if parts.scheme == "https" else 80
+    port = parts.port or default_port
+    return f"https://{parts.hostname}" + ("" if port == 443 else f":{port}")
+
+
+class PlainHttpAdapter(HTTPAdapter):
+    """Sends ``https://host:port/...`` requests as ``http://host:port/...`` (a loopback local org)."""
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        plain = request.copy()
+        if plain.url and plain.url.startswith("https://"):
+            plain.url = "http://" + plain.url[len("https://") :]
+        return super().send(plain, *args, **kwargs)
+
+
+class _TimeoutSession(requests.Session):
+    """A session with a default timeout on every request (requests has none)."""
+
+    def __init__(self, timeout: float):
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+def parse_limit_info(header: str) -> tuple[int, int] | None:
+    """``api-usage=18/15000`` (possibly among other comma-separated entries) → (18, 15000)."""
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "api-usage":
+            used, _, maximum = value.partition("/")
+            try:
+                return int(used), int(maximum)
+            except ValueError:
+                return None
+    return None
+
+
+def _later_usage(known: tuple[int, int] | None, reported: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The usage to keep after a response reported ``reported``: a lower count under the same maximum is
+    an older response that arrived late; a new maximum (the limit was changed) is taken as it comes."""
+    if reported is None:
+        return known
+    if known is not None and known[1] == reported[1] and known[0] > reported[0]:
+        return known
+    return reported
+
+
+class SourceConnection:
+    """One org, reached through simple-salesforce; thread-safe."""
+
+    def __init__(self, credentials: Credentials, *, wsgi_app: WsgiApp | None = None):
+        if credentials.grant is None and not credentials.access_token:
+            raise SourceConfigError("no access token and no grant to obtain one")
+        self.credentials = credentials
+        self._in_process = wsgi_app is not None
+        self.session = _TimeoutSession(credentials.timeout)
+        self.session.hooks["response"].append(self._on_response)
+        self._wsgi_app = wsgi_app
+        self._mounted: set[str] = set()
+        self._lock = threading.RLock()
+        self._api_calls = 0
+        self._api_usage: tuple[int, int] | None = None
+        self._instance_url = credentials.instance_url or credentials.login_url
+        self._access_token = credentials.access_token
+        self._refresh_token = credentials.refresh_token
+        self._token_calls = 0
+        for url in (credentials.instance_url, credentials.login_url):
+            if url:
+                self._route(url)
+        self._client: Salesforce | None = None
+
+    # ----- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SourceConnection | None:
+        """A connection configured by the SF_* variables, or None when none is set."""
+        credentials = credentials_from_env(environ)
+        return None if credentials is None else cls(credentials)
+
+    @classmethod
+    def in_process(
+        cls, wsgi_app: WsgiApp, access_token: str | None = None, **credentials: Any
+    ) -> SourceConnection:
+        """A connection to a local org WSGI app, called in-process (no socket)."""
+        fields = {"instance_url": IN_PROCESS_URL, "login_url": IN_PROCESS_URL, **credentials}
+        return cls(Credentials(access_token=access_token, **fields), wsgi_app=wsgi_app)
+
+    def _route(self, url: str) -> str:
+        """Mount the adapter that ``url`` needs on the session; return simple-salesforce's https origin."""
+        origin = https_origin(url)
+        with self._lock:
+            if origin not in self._mounted:
+                if self._wsgi_app is not None:
+                    self.session.mount(origin + "/", WsgiAdapter(self._wsgi_app))
+                elif url.lower().startswith("http://"):
+                    self.session.mount(origin + "/", PlainHttpAdapter())
+                self._mounted.add(origin)
+        return origin
+
+    # ----- accounting -------------------------------------------------------------------------
+
+    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if urlsplit(response.request.url or "").path.startswith("/services/oauth2/"):
+            return
+        usage = parse_limit_info(response.headers.get("Sforce-Limit-Info", ""))
+        with self._lock:
+            self._api_calls += 1
+            self._api_usage = _later_usage(self._api_usage, usage)
+
+    @property
+    def api_calls(self) -> int:
+        """API requests this connection sent (OAuth token calls not included)."""
+        return self._api_calls
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, max) from the Sforce-Limit-Info headers, None before the first answer.
+
+        Concurrent responses may be handled out of order, so the highest count seen under the same maximum
+        is kept: the usage never goes backwards."""
+        return self._api_usage
+
+    @property
+    def token_calls(self) -> int:
+        """OAuth token requests this connection sent."""
+        return self._token_calls
+
+    # ----- authentication -----------------------------------------------------------------------
+
+    def _salesforce(self) -> Salesforce:
+        with self._lock:
+            if self._client is None:
+                if not self._access_token:
+                    self._authenticate()
+                self._client = self._build_client()
+            return self._client
+
+    def _build_client(self) -> Salesforce:
+        return Salesforce(
+            instance_url=self._instance_url,
+            session_id=self._access_token,
+            session=self.session,
+            version=self.credentials.api_version,
+            object_pairs_hook=dict,
+        )
+
+    def _reauthenticate(self, stale: Salesforce) -> None:
+        """Replace the session that failed with a new one, unless another thread already did."""
+        with self._lock:
+            if self._client is not stale:
+                return
+            self._authenticate()
+            self._client = self._build_client()
+
+    def _authenticate(self) -> None:
+        """Obtain a new access token: the refresh token first when one was issued, else the grant."""
+        credentials = self.credentials
+        if self._refresh_token and credentials.client_id:
+            try:
+                self._take_token(self._token_request(self._refresh_form()))
+                return
+            except SourceError as error:
+                if credentials.grant in (None, "refresh_token") or isinstance(error, SourceTimeout):
+                    raise
+        grant = credentials.grant
+        if grant is None or grant == "refresh_token" and not self._refresh_token:
+            raise SourceConfigError("the session expired and no grant is configured to renew it")
+        forms: dict[str, Callable[[], dict[str, str]]] = {
+            "password": self._password_form,
+            "client_credentials": self._client_credentials_form,
+            "jwt": self._jwt_form,
+            "refresh_token": self._refresh_form,
+        }
+        self._take_token(self._token_request(forms[grant]()))
+
+    def _password_form(self) -> dict[str, str]:
+        c = self.credentials
+        form = {
+            "grant_type": "password",
+            "username": c.username or "",
+            "password": (c.password or "") + (c.security_token or ""),
+        }
+        return form | self._client_form()
+
+    def _client_credentials_form(self) -> dict[str, str]:
+        return {"grant_type": "client_credentials"} | self._client_form()
+
+    def _refresh_form(self) -> dict[str, str]:
+        return {
+            "grant_type": "refresh_token",
+            "refresh_token": self._refresh_token or "",
+        } | self._client_form()
+
+    def _client_form(self) -> dict[str, str]:
+        c = self.credentials
+        form = {}
+        if c.client_id:
+            form["client_id"] = c.client_id
+        if c.client_secret:
+            form["client_secret"] = c.client_secret
+        return form
+
+    def _jwt_form(self) -> dict[str, str]:
+        c = self.credentials
+        key = c.private_key
+        if key is None:
+            with open(c.private_key_file or "", encoding="utf-8") as file:
+                key = file.read()
+        claims = {
+            "iss": c.client_id,
+            "sub": c.username,
+            "aud": c.jwt_audience or self._login_url(),
+            "exp": int(time.time()) + JWT_LIFETIME_SECONDS,
+        }
+        assertion = jwt.encode(claims, key, algorithm="RS256")
+        return {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+
+    def _login_url(self) -> str:
+        c = self.credentials
+        return (c.login_url or c.instance_url or DEFAULT_LOGIN_URL).rstrip("/")
+
+    def _token_request(self, form: dict[str, str]) -> dict:
+        login_url = self._login_url()
+        url = self._route(login_url) + TOKEN_PATH
+        with self._lock:
+            self._token_calls += 1
+        try:
+            response = self.session.post(url, data=form, headers={"Accept": "application/json"})
+        except requests.Timeout as error:
+            raise SourceTimeout(504, "TIMEOUT", f"no answer from {login_url} in time: {error}") from error
+        except requests.ConnectionError as error:
+            raise SourceError(503, "UNREACHABLE", f"cannot reach {login_url}: {error}") from error
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+            if isinstance(body, dict):
+                code = body.get("error", "invalid_grant")
+                message = body.get("error_description", "authentication failure")
+            else:
+                code, message = "invalid_grant", str(body)[:500]
+            raise SourceError(response.status_code, code, message, body=body)
+        return body
+
+    def _take_token(self, body: dict) -> None:
+        self._access_token = body["access_token"]
+        if body.get("refresh_token"):
+            self._refresh_token = body["refresh_token"]
+        if body.get("instance_url") and not self._in_process:
+            self._route(body["instance_url"])
+            self._instance_url = body["instance_url"]
+
+    # ----- calling ------------------------------------------------------------------------------
+
+    def _call(self, operation: Callable[[Salesforce], Any]) -> Any:
+        """Run one simple-salesforce call; on INVALID_SESSION_ID renew the session and retry once."""
+        client = self._salesforce()
+        try:
+            return operation(client)
+        except SimpleSalesforceError as error:
+            renewable = self.credentials.grant is not None or bool(self._refresh_token)
+            if not (renewable and _is_invalid_session(error)):
+                raise _source_error(error) from error
+        except requests.RequestException as error:
+            raise _transport_error(error) from error
+        self._reauthenticate(client)
+        try:
+            return operation(self._salesforce())
+        except SimpleSalesforceError as error:
+            raise _source_error(error) from error
+        except requests.RequestException as error:
+            raise _transport_error(error) from error
+
+    def query(self, soql: str, batch_size: int | None = None) -> dict:
+        """The first batch of a SOQL query, as the REST API returns it."""
+        headers = _query_options(batch_size)
+        return self._call(lambda sf: sf.query(soql, headers=headers))
+
+    def query_all(self, soql: str, batch_size: int | None = None) -> dict:
+        """The first batch of a queryAll (deleted records included)."""
+        headers = _query_options(batch_size)
+        return self._call(lambda sf: sf.query(soql, include_deleted=True, headers=headers))
+
+    def query_more(self, next_records_url: str, batch_size: int | None = None) -> dict:
+        """The batch at ``nextRecordsUrl`` (a path such as /services/data/v59.0/query/01g...-2000).
+
+        The batch size is a per-request preference, so it is sent again with every batch.
+        """
+        headers = _query_options(batch_size)
+        return self._call(lambda sf: sf.query_more(next_records_url, identifier_is_url=True, headers=headers))
+
+    def query_records(self, soql: str, batch_size: int | None = None, include_deleted: bool = False):
+        """Every record of a query, fetching batch after batch by ``nextRecordsUrl``."""
+        result = self.query_all(soql, batch_size) if include_deleted else self.query(soql, batch_size)
+        while True:
+            yield from result["records"]
+            if result.get("done", True):
+                return
+            result = self.query_more(result["nextRecordsUrl"], batch_size)
+
+    def describe_global(self) -> dict:
+        return self._call(lambda sf: sf.describe())
+
+    def describe(self, name: str) -> dict:
+        return self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/describe/"))
+
+    def limits(self) -> dict:
+        return self._call(lambda sf: sf.limits())
+
+    def get(self, name: str, record_id: str) -> dict:
+        return self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/{quote(record_id)}"))
+
+    def create(self, name: str, values: dict) -> dict:
+        """Create one record → ``{"id", "success", "errors"}``."""
+        return self._call(
+            lambda sf: sf.restful(f"sobjects/{quote(name)}/", method="POST", data=_json(values))
+        )
+
+    def update(self, name: str, record_id: str, values: dict) -> None:
+        self._call(
+            lambda sf: sf.restful(
+                f"sobjects/{quote(name)}/{quote(record_id)}", method="PATCH", data=_json(values)
+            )
+        )
+
+    def delete(self, name: str, record_id: str) -> None:
+        self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/{quote(record_id)}", method="DELETE"))
+
+    def upsert(self, name: str, field: str, value: str, values: dict) -> dict:
+        """Upsert by external ID → ``{"id", "success", "errors", "created"}``."""
+        record_path = f"{quote(field)}/{quote(str(value), safe='')}"
+
+        def call(sf: Salesforce) -> dict:
+            sobject = getattr(sf, name)
+            response = sobject.upsert(record_path, values, raw_response=True)
+            body = response.json() if response.content else {}
+            # API versions before 46.0 answer 204 without a body when they update.
+            return {"success": True, "errors": [], **body, "created": response.status_code == 201}
+
+        return self._call(call)
+
+    def composite(self, method: str, records: list, all_or_none: bool = False) -> list:
+        """sObject Collections: POST creates, PATCH updates ``records``; DELETE deletes Ids ``records``."""
+        method = method.upper()
+        if method == "DELETE":
+            params = {"ids": ",".join(records), "allOrNone": str(all_or_none).lower()}
+            return self._call(lambda sf: sf.restful("composite/sobjects", method="DELETE", params=params))
+        body = _json({"allOrNone": all_or_none, "records": records})
+        return self._call(lambda sf: sf.restful("composite/sobjects", method=method, data=body))
+
+    def composite_upsert(self, name: str, field: str, records: list, all_or_none: bool = False) -> list:
+        """sObject Collections upsert by the external ID ``field`` (up to 200 records) → result entries."""
+        body = _json({"allOrNone": all_or_none, "records": records})
+        path = f"composite/sobjects/{quote(name)}/{quote(field)}"
+        return self._call(lambda sf: sf.restful(path, method="PATCH", data=body))
+
+    def composite_request(self, subrequests: list[dict], all_or_none: bool = False) -> dict:
+        """The Composite resource: up to 25 subrequests in one API call → ``{"compositeResponse": [...]}``.
+
+        Each subrequest is ``{"method", "url", "referenceId", "body"?}``; ``url`` is a path that starts
+        with ``data_path()``.
+        """
+        body = _json({"allOrNone": all_or_none, "compositeRequest": subrequests})
+        return self._call(lambda sf: sf.restful("composite", method="POST", data=body))
+
+    def data_path(self) -> str:
+        """``/services/data/vXX.X``: the prefix of the REST paths of this connection's API version."""
+        return f"/services/data/v{self.credentials.api_version}"
+
+
+def _query_options(batch_size: int | None) -> dict[str, str]:
+    return {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
+
+
+def _json(values: Any) -> str:
+    return json.dumps(values, default=str)
+
+
+def _is_invalid_session(error: SimpleSalesforceError) -> bool:
+    return error.status == 401 and _first_error(error.content).get("errorCode") == "INVALID_SESSION_ID"
+
+
+def _first_error(content: Any) -> dict:
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return content[0]
+    if isinstance(content, dict):
+        return content
+    return {}
+
+
+def _source_error(error: SimpleSalesforceError) -> SourceError:
+    """simple-salesforce's exception → SourceError with the first entry of Salesforce's error list."""
+    content = error.content
+    if error.status == 300:
+        # Upsert by external ID matched several records: the body lists their URLs.
+        return SourceError(
+            300, "MULTIPLE_CHOICES", "More than one record matches the external ID", body=content
+        )
+    first = _first_error(content)
+    code = first.get("errorCode") or first.get("error") or f"HTTP_{error.status}"
+    message = (
+        first.get("message")
+        or first.get("error_description")
+        or (content if isinstance(content, str) else "")
+    )
+    return SourceError(error.status, code, message, first.get("fields") or [], content)
+
+
+def _transport_error(error: requests.RequestException) -> SourceError:
+    if isinstance(error, requests.Timeout):
+        return SourceTimeout(504, "TIMEOUT", f"the org did not answer in time: {error}")
+    return SourceError(503, "UNREACHABLE", f"cannot reach the org: {error}")
+
+
+__all__ = [
+    "Credentials",
+    "SourceConfigError",
+    "SourceConnection",
+    "SourceError",
+    "SourceTimeout",
+    "credentials_from_env",
+]
