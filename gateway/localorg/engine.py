@@ -783,6 +783,8 @@ def execute(
     if now is None:
         now = store.now() if callable(getattr(store, "now", None)) else dt.datetime.now(dt.UTC)
     planner = _Planner(store, soql_text, now, api_version, include_deleted)
+    if callable(getattr(store, "purge_recycle_bin", None)):
+        store.purge_recycle_bin()  # what the recycle bin held past its retention is gone
     sobject = store.schema.get(query.sobject)
     if sobject is None:
         error = invalid_type(query.sobject)

@@ -3,8 +3,11 @@
 Layout (see docs/architecture.md): table ``"Account"``, one column per non-compound field, ``Id`` TEXT
 PRIMARY KEY, an index on every reference field, ``IsDeleted`` = 1 for deleted records (they stay).
 Every write runs in one transaction (``with store.transaction():``, nestable through SAVEPOINTs), so a
-write that fails writes nothing. Generated Ids come from a per-object sequence kept in
-``_localorg_sequences`` that never hands out a number twice, also across restarts of a file database.
+write that fails writes nothing. Every write, deletes included, sets ``SystemModstamp`` to a value above
+every earlier one. Deleted records stay in the recycle bin (``queryAll`` sees them) for ``recycle_days``
+of the store's clock, then they are purged: removed for good, as Salesforce empties its recycle bin.
+Generated Ids come from a per-object sequence kept in ``_localorg_sequences`` that never hands out a
+number twice, also across restarts of a file database.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ MAX_COLLECTION_RECORDS = 200
 SYSTEM_DATETIMES = ("CreatedDate", "LastModifiedDate", "SystemModstamp")
 ONE_MILLISECOND = dt.timedelta(milliseconds=1)
 LOAD_RUN = 5_000  # records converted and inserted at a time by load_data
+DEFAULT_RECYCLE_DAYS = 15  # Salesforce keeps deleted records in the recycle bin for 15 days
 
 
 def utc_now() -> dt.datetime:
@@ -49,10 +53,18 @@ class Store:
     """The SQLite store. Hold ``lock`` while using ``conn``; write through ``transaction()``."""
 
     def __init__(
-        self, schema: Schema, db_path: str = ":memory:", *, now: Callable[[], dt.datetime] = utc_now
+        self,
+        schema: Schema,
+        db_path: str = ":memory:",
+        *,
+        now: Callable[[], dt.datetime] = utc_now,
+        recycle_days: int = DEFAULT_RECYCLE_DAYS,
     ):
+        if recycle_days < 1:
+            raise ValueError("recycle_days must be at least 1")
         self.schema = schema
         self.now = now
+        self.recycle_days = recycle_days
         self.lock = threading.RLock()
         # isolation_level=None: no implicit transactions; transaction() issues BEGIN/SAVEPOINT itself.
         self.conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
@@ -61,6 +73,10 @@ class Store:
         self._depth = 0
         self._sequences: dict[str, int] = {}
         self._last_modstamp: dt.datetime | None = None
+        # The oldest deletion still in the recycle bin (None: not looked up yet), so that the check before
+        # each read costs nothing until something is due to be purged.
+        self._oldest_deletion: str | None = None
+        self._deletions_known = False
         # Salesforce makes the running user the owner of what it creates; the local org's API sets this.
         self.running_user_id: str | None = None
         with self.lock:
@@ -168,6 +184,50 @@ class Store:
                 latest = value
         return records.parse_stored_datetime(latest) if latest else None
 
+    # -- recycle bin ----------------------------------------------------------------------------
+
+    def _recycled_types(self) -> list[SObjectType]:
+        return [
+            t for t in self.schema.types if t.field("IsDeleted") is not None and t.field("SystemModstamp")
+        ]
+
+    def _find_oldest_deletion(self) -> str | None:
+        oldest = None
+        for sobject in self._recycled_types():
+            (value,) = self.conn.execute(
+                f'SELECT MIN("SystemModstamp") FROM {quote(sobject.name)} WHERE "IsDeleted" = 1'
+            ).fetchone()
+            if value and (oldest is None or value < oldest):
+                oldest = value
+        return oldest
+
+    def purge_recycle_bin(self) -> int:
+        """Remove for good the deleted records older than ``recycle_days``; returns how many.
+
+        A record's time in the recycle bin starts at its deletion (its last ``SystemModstamp``). Reads call
+        this first, so what they see always follows the store's clock.
+        """
+        with self.lock:
+            if not self._deletions_known:
+                self._oldest_deletion = self._find_oldest_deletion()
+                self._deletions_known = True
+            cutoff = records.stored_datetime(self.now() - dt.timedelta(days=self.recycle_days))
+            if self._oldest_deletion is None or self._oldest_deletion >= cutoff:
+                return 0
+            purged = 0
+            with self.transaction():
+                for sobject in self._recycled_types():
+                    purged += self.conn.execute(
+                        f'DELETE FROM {quote(sobject.name)} WHERE "IsDeleted" = 1 AND "SystemModstamp" < ?',
+                        (cutoff,),
+                    ).rowcount
+            self._oldest_deletion = self._find_oldest_deletion()
+            return purged
+
+    def _noted_deletion(self, stamp: str) -> None:
+        if self._deletions_known and (self._oldest_deletion is None or stamp < self._oldest_deletion):
+            self._oldest_deletion = stamp
+
     # -- lookups --------------------------------------------------------------------------------
 
     def sobject(self, name: str) -> SObjectType:
@@ -197,6 +257,7 @@ class Store:
 
         Single-record REST calls answer 404s; sObject Collections report MALFORMED_ID and friends.
         """
+        self.purge_recycle_bin()
         normalized = ids.normalize_id(record_id)
         if normalized is None:
             if collection:
@@ -313,6 +374,7 @@ class Store:
         now, stamp = self._timestamps()
         changes = {"IsDeleted": 1, **self._system_values(sobject, modified=now, stamp=stamp)}
         self._update_row(sobject, stored_id, changes)
+        self._noted_deletion(stamp)
         return stored_id
 
     def insert(self, sobject_name: str, values: dict) -> str:
@@ -445,6 +507,7 @@ class Store:
                     raise invalid_type(sobject_name)
                 with self._indexes_built_after(sobject, len(rows)):
                     loaded[sobject.name] = self._load_rows(sobject, rows, now, stamp)
+        self._deletions_known = False  # loaded records may be deleted ones
         return loaded
 
     @contextlib.contextmanager
