@@ -41,16 +41,17 @@ def build_local_org(
     api_limit: int | None = None,
     request_log: str | None = None,
     url: str | None = None,
+    recycle_days: int | None = None,
 ) -> LocalOrg:
     """The local org app: schema (default: the demo org), data (file, existing database, or demo data)."""
     from gateway.localorg import demo
     from gateway.localorg.api import create_app
     from gateway.localorg.config import LocalOrgConfig
     from gateway.localorg.schema import load_schema
-    from gateway.localorg.store import Store
+    from gateway.localorg.store import DEFAULT_RECYCLE_DAYS, Store
 
     schema = load_schema(schema_path or demo.DEMO_SCHEMA_PATH)
-    store = Store(schema, db_path or ":memory:")
+    store = Store(schema, db_path or ":memory:", recycle_days=recycle_days or DEFAULT_RECYCLE_DAYS)
     if not store_is_empty(store):
         data_source = f"existing data in {db_path}"
     elif data_path:
@@ -135,6 +136,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--api-limit", type=int, metavar="N", help="daily API request limit (default 15000)")
     parser.add_argument("--token", metavar="TOKEN", help="a fixed access token that is always valid")
+    parser.add_argument(
+        "--recycle-days",
+        type=_positive,
+        metavar="N",
+        help="days deleted records stay in the recycle bin, visible to queryAll (default 15)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days, at least 1: {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         api_limit=args.api_limit,
         request_log=args.request_log,
         url=url,
+        recycle_days=args.recycle_days,
     )
     server.app = local_org.app
     print(credentials_text(url, local_org), flush=True)
@@ -182,4 +200,5 @@ def localorg_from_env(environ: Mapping[str, str] = os.environ) -> LocalOrg:
         api_limit=number("LOCALORG_API_LIMIT"),
         request_log=environ.get("LOCALORG_REQUEST_LOG") or None,
         url=environ.get("LOCALORG_URL") or None,
+        recycle_days=number("LOCALORG_RECYCLE_DAYS"),
     )
