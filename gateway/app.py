@@ -9,29 +9,22 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cachetools import TTLCache
 from flask import Flask
 
 from gateway.odata.http import csrf
 from gateway.odata.http.access import Access
-from gateway.odata.model.builder import build_model
 from gateway.odata.model.describe_cache import DescribeCache
-from gateway.odata.model.entities import Model
-from gateway.odata.model.publication import Publication, load_publication
+from gateway.odata.model.publication import load_publication
 from gateway.odata.read.paging import secret_from_env
-from gateway.odata.v4.service import create_blueprint
+from gateway.odata.service import DEFAULT_PAGE_SIZE, Gateway
+from gateway.odata.v4.blueprint import create_blueprint
 from gateway.source.connection import SourceConnection
 
 log = logging.getLogger(__name__)
-
-DEFAULT_PAGE_SIZE = 200
-MODEL_TTL_SECONDS = 15 * 60
 
 
 def default_metadata_path() -> Path:
@@ -40,31 +33,6 @@ def default_metadata_path() -> Path:
     if here.exists():
         return here
     return Path(__file__).resolve().parent.parent / "metadata"
-
-
-@dataclass
-class Gateway:
-    """What every request needs: the source, the publication, the model, secrets and access rules."""
-
-    source: Any
-    publication: Publication
-    describes: DescribeCache
-    secret: bytes
-    access: Access
-    embedded: bool = False
-    page_size: int = DEFAULT_PAGE_SIZE
-    csrf: bool = False  # GATEWAY_CSRF=on: writes need a token from "X-CSRF-Token: Fetch"
-    _model_cache: TTLCache = field(default_factory=lambda: TTLCache(maxsize=1, ttl=MODEL_TTL_SECONDS))
-    _model_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def model(self) -> Model:
-        """The model, rebuilt (from cached describes) when it is older than the TTL."""
-        with self._model_lock:
-            model = self._model_cache.get("model")
-            if model is None:
-                model = build_model(self.publication, self.describes.describe)
-                self._model_cache["model"] = model
-            return model
 
 
 def create_app(

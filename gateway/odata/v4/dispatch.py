@@ -1,4 +1,5 @@
-"""The OData v4 service: a Flask blueprint serving the published model at ``/odata/``.
+"""The V4 face's request dispatch: service document, ``$metadata`` and resources (reads here, writes in
+``writes.py``, ``$batch`` in ``batch.py``).
 
 Each request goes one way through: resource path → query options (parse) → bind to the model → plan a
 SOQL query → execute against the source (one page by keyset) → shape OData JSON. Every failure becomes an
@@ -8,17 +9,12 @@ OData error body; client input never produces a 500.
 from __future__ import annotations
 
 import dataclasses
-import json
-import logging
 from typing import Any
 
-from flask import Blueprint, Response, g, request
-from werkzeug.exceptions import HTTPException
+from flask import Response, request
 
-from gateway.odata.http import csrf
-from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.http.errors import bad_request, not_found, not_implemented
 from gateway.odata.http.resource_path import KeyPredicate, ResourcePath, parse_resource_path
-from gateway.odata.http.source_errors import odata_error_from_source
 from gateway.odata.model.entities import EntitySet, NavigationProperty
 from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
@@ -26,8 +22,9 @@ from gateway.odata.read.execute import Page, Position, count_rows, read_page, so
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import parse_query_options
 from gateway.odata.v4 import batch, csdl, writes
-from gateway.odata.v4.negotiation import check_max_version, json_format, metadata_wants_json
-from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway, service_root
+from gateway.odata.v4.negotiation import json_format, metadata_wants_json
+from gateway.odata.v4.request_context import current_gateway, service_root
+from gateway.odata.v4.responses import json_response
 from gateway.odata.v4.shape import (
     Expansion,
     JsonFormat,
@@ -38,82 +35,9 @@ from gateway.odata.v4.shape import (
     select_clause,
 )
 from gateway.odata.write import etags
-from gateway.odata.write.payload import decode_content_encoding
 from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiteral
 
-log = logging.getLogger(__name__)
-
-ODATA_VERSION = "4.0"
 _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def _json(body: Any, status: int = 200, content_type: str = "application/json", **headers: str) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    response = Response(text, status=status, content_type=content_type)
-    response.headers.update(headers)
-    return response
-
-
-def error_response(error: ODataError) -> Response:
-    response = _json(error.body(), error.status, "application/json;odata.metadata=minimal")
-    response.headers.update(error.headers)
-    return response
-
-
-def create_blueprint() -> Blueprint:
-    bp = Blueprint("odata", __name__, url_prefix=SERVICE_PREFIX)
-
-    @bp.before_request
-    def _authenticate_and_check_version() -> None:
-        g.principal = current_gateway().access.authenticate(request.headers)
-        check_max_version(request.headers)
-        if current_gateway().csrf:
-            csrf.check_write(
-                writes.request_method(), request.headers, current_gateway().secret, g.principal.name
-            )
-        if request.headers.get("Content-Encoding"):
-            # Replace the body every reader sees (writes, $batch) with the decompressed one.
-            request._cached_data = decode_content_encoding(  # type: ignore[attr-defined]
-                request.get_data(), request.headers["Content-Encoding"]
-            )
-
-    @bp.after_request
-    def _odata_version(response: Response) -> Response:
-        response.headers["OData-Version"] = ODATA_VERSION
-        principal = g.get("principal")
-        if (
-            current_gateway().csrf
-            and principal is not None
-            and csrf.wants_token(request.method, request.headers)
-        ):
-            response.headers[csrf.HEADER] = csrf.issue(current_gateway().secret, principal.name)
-        return response
-
-    @bp.errorhandler(ODataError)
-    def _odata_error(error: ODataError) -> Response:
-        return error_response(error)
-
-    @bp.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        mapped = odata_error_from_source(error)
-        if mapped is not None:
-            return error_response(mapped)
-        if isinstance(error, HTTPException) and error.code is not None:  # such as 405 from routing
-            return error_response(ODataError(error.code, type(error).__name__, str(error.description)))
-        log.exception("unexpected error serving %s", request.full_path)
-        return error_response(
-            ODataError(500, "InternalError", "The gateway failed unexpectedly; the error was logged.")
-        )
-
-    bp.add_url_rule("/", "service_document", service_document, methods=["GET"])
-    bp.add_url_rule("/$metadata", "metadata", metadata, methods=["GET"])
-    bp.add_url_rule(
-        "/<path:resource>",
-        "resource",
-        resource,
-        methods=["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"],
-    )
-    return bp
 
 
 # --- service document and $metadata --------------------------------------------------------------------
@@ -124,13 +48,13 @@ def service_document() -> Response:
     body = csdl.service_document(current_gateway().model(), service_root() + "$metadata")
     if fmt.metadata == "none":
         body.pop("@odata.context", None)
-    return _json(body, content_type=fmt.content_type)
+    return json_response(body, content_type=fmt.content_type)
 
 
 def metadata() -> Response:
     model = current_gateway().model()
     if metadata_wants_json(request.args, request.headers.get("Accept")):
-        return _json(csdl.metadata_json(model))
+        return json_response(csdl.metadata_json(model))
     return Response(csdl.metadata_xml(model), content_type="application/xml")
 
 
@@ -242,7 +166,7 @@ def _page_response(
         token = paging.encode_token(state, current_gateway().secret)
         body["@odata.nextLink"] = paging.next_link(root, path_text, state["options"], token)
     headers = {"Preference-Applied": applied} if applied else {}
-    return _json(body, content_type=fmt.content_type, **headers)
+    return json_response(body, content_type=fmt.content_type, **headers)
 
 
 def _path_text(path: ResourcePath) -> str:
@@ -311,7 +235,7 @@ def _single(entity_set: EntitySet, key: Condition, fmt: JsonFormat) -> Response:
         if_none_match = request.headers.get("If-None-Match")
         if if_none_match is not None and etags.matches(if_none_match, body["@odata.etag"]):
             return Response(status=304, headers=headers)
-    return _json(body, content_type=fmt.content_type, **headers)
+    return json_response(body, content_type=fmt.content_type, **headers)
 
 
 def _property(entity_set: EntitySet, key: Condition, path: ResourcePath, fmt: JsonFormat) -> Response:
@@ -336,7 +260,7 @@ def _property(entity_set: EntitySet, key: Condition, path: ResourcePath, fmt: Js
         )
     body = _context(f"{entity_set.name}{key_segment(record['Id'])}/{prop.name}", fmt)
     body["value"] = value
-    return _json(body, content_type=fmt.content_type)
+    return json_response(body, content_type=fmt.content_type)
 
 
 def _navigation(
@@ -379,7 +303,7 @@ def _navigation(
     selected = plan.select if request.args.get("$select") is not None else None
     body = _context(f"{target.name}{select_clause(selected, ())}/$entity", fmt)
     body.update(_shaper(target, plan.select, (), fmt).shape(related))
-    return _json(body, content_type=fmt.content_type)
+    return json_response(body, content_type=fmt.content_type)
 
 
 def _existing_id(entity_set: EntitySet, key: Condition) -> str:
