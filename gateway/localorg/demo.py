@@ -194,36 +194,59 @@ def record_counts(accounts: int) -> dict[str, int]:
 
 
 def generate_demo_data(
-    scale: float = 1, seed: int = DEFAULT_SEED, *, accounts: int | None = None
+    scale: float = 1,
+    seed: int = DEFAULT_SEED,
+    *,
+    accounts: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The demo org's records: ``accounts`` Accounts (default ``1000 * scale``) and children in proportion."""
+    """The demo org's records: ``accounts`` Accounts (default ``1000 * scale``) and children in proportion.
+
+    ``progress(n)`` is called after each object with the number of its records generated."""
     if accounts is None:
         accounts = max(1, round(ACCOUNTS_AT_SCALE_1 * scale))
     if accounts < 1:
         raise ValueError("the demo org needs at least one Account")
     counts = record_counts(accounts)
     rand = random.Random(seed).random
+
+    def made(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if progress is not None:
+            progress(len(records))
+        return records
+
     ids_of = {name: _make_ids(name, count) for name, count in counts.items()}
-    users = _users(rand, ids_of["User"])
-    account_records = _accounts(rand, ids_of, users)
-    contacts = _contacts(rand, ids_of, account_records)
+    users = made(_users(rand, ids_of["User"]))
+    account_records = made(_accounts(rand, ids_of, users))
+    contacts = made(_contacts(rand, ids_of, account_records))
     return {
         "User": users,
         "Account": account_records,
         "Contact": contacts,
-        "Opportunity": _opportunities(rand, ids_of, account_records),
-        "Case": _cases(rand, ids_of, contacts),
-        "Project__c": _projects(rand, ids_of, account_records),
+        "Opportunity": made(_opportunities(rand, ids_of, account_records)),
+        "Case": made(_cases(rand, ids_of, contacts)),
+        "Project__c": made(_projects(rand, ids_of, account_records)),
     }
 
 
-def load_demo(store: Any, accounts: int = ACCOUNTS_AT_SCALE_1, seed: int = DEFAULT_SEED) -> dict[str, int]:
+def demo_work(accounts: int) -> int:
+    """The units of work ``load_demo`` reports through ``progress``: every record generated, then stored."""
+    return 2 * sum(record_counts(accounts).values())
+
+
+def load_demo(
+    store: Any,
+    accounts: int = ACCOUNTS_AT_SCALE_1,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
     """Generate the demo records and bulk-load them into ``store`` (a ``Store`` built from the demo schema).
 
-    Returns the number of records loaded per object.
+    Returns the number of records loaded per object. ``progress(n)`` is called as records are generated
+    and as they are stored, ``demo_work(accounts)`` units in all (a caller shows a progress bar with it).
     """
-    data = generate_demo_data(accounts=accounts, seed=seed)
-    store.load_data(data)
+    data = generate_demo_data(accounts=accounts, seed=seed, progress=progress)
+    store.load_data(data, progress=progress)
     return {name: len(records) for name, records in data.items()}
 
 

@@ -491,12 +491,15 @@ class Store:
 
     # -- bulk load ------------------------------------------------------------------------------
 
-    def load_data(self, data: dict[str, list[dict]]) -> dict[str, list[str]]:
+    def load_data(
+        self, data: dict[str, list[dict]], progress: Callable[[int], None] | None = None
+    ) -> dict[str, list[str]]:
         """Bulk-load ``{"Account": [{...}, ...], ...}``; returns the Ids of each object's records, in order.
 
         Records may carry their own ``Id``; others get a generated one. Values are converted and type-checked
         but references are not resolved, so objects may come in any order and records may point to each
         other. System fields may be given (a mirror keeps them); missing ones default to now / false.
+        ``progress(n)`` is called each time ``n`` more records were stored (a big load can show progress).
         """
         loaded: dict[str, list[str]] = {}
         with self.transaction():
@@ -506,7 +509,7 @@ class Store:
                 if sobject is None:
                     raise invalid_type(sobject_name)
                 with self._indexes_built_after(sobject, len(rows)):
-                    loaded[sobject.name] = self._load_rows(sobject, rows, now, stamp)
+                    loaded[sobject.name] = self._load_rows(sobject, rows, now, stamp, progress)
         self._deletions_known = False  # loaded records may be deleted ones
         return loaded
 
@@ -528,7 +531,14 @@ class Store:
         for _, sql in indexes:
             self.conn.execute(sql)
 
-    def _load_rows(self, sobject: SObjectType, rows: list[dict], now: str, stamp: str) -> list[str]:
+    def _load_rows(
+        self,
+        sobject: SObjectType,
+        rows: list[dict],
+        now: str,
+        stamp: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
         columns = [f["name"] for f in _columns(sobject)]
         defaults = self._defaults_on_create(sobject)
         defaults.update(self._system_values(sobject, created=now, modified=now, stamp=stamp))
@@ -553,6 +563,8 @@ class Store:
                 raise
             record_ids.extend(stored[columns.index("Id")])
             self.conn.executemany(insert, zip(*stored, strict=True))
+            if progress is not None:
+                progress(len(run))
         return record_ids
 
     def _stored_columns(

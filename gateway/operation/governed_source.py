@@ -1,0 +1,171 @@
+"""The source connection as every face sees it: the same methods, with the governor's savings and the
+request record's accounting added at the one place all source calls pass.
+
+- Every HTTP call to the org (OAuth token calls aside) is checked against the request's call budget
+  (``$batch``), counted in the request record with the org's ``Sforce-Limit-Info`` usage after it, and a
+  failure's cause (host, status, Salesforce error) is kept for the request log.
+- ``query``/``query_all``: identical concurrent reads (same principal, SOQL, batch size) are coalesced into
+  one call; with a result cache, an identical read within the TTL costs no call. Keys hold the principal,
+  so no user ever sees an answer fetched for another.
+- Writes (``create``, ``update``, ``upsert``, ``delete``, ``composite*``) invalidate the cached reads of the
+  objects they write, whether they succeed or fail (a failed collection may have written part of it).
+Anything else is passed to the wrapped connection unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from gateway.operation import context
+from gateway.operation.coalescing import Coalescer
+from gateway.operation.governor import ApiUsage
+from gateway.operation.result_cache import ResultCache, read_dependencies, write_dependencies
+from gateway.source import parse_limit_info
+
+_SOBJECT_IN_URL = re.compile(r"/sobjects/([A-Za-z0-9_]+)")
+
+
+class GovernedSource:
+    """Wraps a ``SourceConnection`` (see the module docstring); thread-safe."""
+
+    def __init__(self, source: Any, *, cache: ResultCache | None = None, usage: ApiUsage | None = None):
+        self.inner = source
+        self.cache = cache
+        self.usage = usage or ApiUsage()
+        self.coalescer = Coalescer()
+        _instrument(source.session, self.usage)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    # ----- reads ----------------------------------------------------------------------------------
+
+    def query(self, soql: str, batch_size: int | None = None) -> dict:
+        return self._read("query", soql, batch_size)
+
+    def query_all(self, soql: str, batch_size: int | None = None) -> dict:
+        return self._read("query_all", soql, batch_size)
+
+    def _read(self, kind: str, soql: str, batch_size: int | None) -> dict:
+        def call() -> dict:
+            return getattr(self.inner, kind)(soql, batch_size)
+
+        record = context.current()
+        if record is None:  # start-up, background work: nothing to account or share
+            return call()
+        record.note_soql(soql)
+        generations = self.cache.generations(read_dependencies(soql)) if self.cache is not None else ()
+        key = (record.principal or "", kind, soql, batch_size, generations)
+        digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+        if self.cache is not None:
+            hit = self.cache.get(digest)
+            if hit is not None:
+                record.note_cached(hit[1])
+                return json.loads(hit[0])
+            record.cache_misses += 1
+        result, shared = self.coalescer.run(key, call)
+        if shared:
+            record.coalesced += 1
+        elif self.cache is not None and result.get("done", True):
+            # A first batch with a nextRecordsUrl is not kept: its query locator expires at the org.
+            self.cache.put(digest, json.dumps(result, separators=(",", ":")).encode())
+        return result
+
+    # ----- writes -----------------------------------------------------------------------------------
+
+    def _invalidating(self, objects: Iterable[str] | None, call: Any) -> Any:
+        try:
+            return call()
+        finally:
+            if self.cache is not None:
+                self.cache.invalidate(write_dependencies(objects))
+
+    def create(self, name: str, values: dict) -> dict:
+        return self._invalidating([name], lambda: self.inner.create(name, values))
+
+    def update(self, name: str, record_id: str, values: dict) -> None:
+        return self._invalidating([name], lambda: self.inner.update(name, record_id, values))
+
+    def delete(self, name: str, record_id: str) -> None:
+        return self._invalidating([name], lambda: self.inner.delete(name, record_id))
+
+    def upsert(self, name: str, field: str, value: str, values: dict) -> dict:
+        return self._invalidating([name], lambda: self.inner.upsert(name, field, value, values))
+
+    def composite(self, method: str, records: list, all_or_none: bool = False) -> list:
+        objects = _types_of(records) if method.upper() != "DELETE" else None  # DELETE sends bare Ids
+        return self._invalidating(objects, lambda: self.inner.composite(method, records, all_or_none))
+
+    def composite_upsert(self, name: str, field: str, records: list, all_or_none: bool = False) -> list:
+        return self._invalidating(
+            [name], lambda: self.inner.composite_upsert(name, field, records, all_or_none)
+        )
+
+    def composite_request(self, subrequests: list[dict], all_or_none: bool = False) -> dict:
+        objects = {m.group(1) for s in subrequests for m in _SOBJECT_IN_URL.finditer(str(s.get("url", "")))}
+        return self._invalidating(
+            objects or None, lambda: self.inner.composite_request(subrequests, all_or_none)
+        )
+
+
+def _types_of(records: list) -> set[str] | None:
+    names = set()
+    for item in records:
+        kind = item.get("attributes", {}).get("type") if isinstance(item, dict) else None
+        if not kind:
+            return None
+        names.add(kind)
+    return names
+
+
+def _instrument(session: requests.Session, usage: ApiUsage) -> None:
+    """Put the request record's accounting around every HTTP call of the connection's session."""
+    if getattr(session, "_gateway_instrumented", False):
+        return
+    send = session.send
+
+    def governed_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        if parts.path.startswith("/services/oauth2/"):
+            return send(request, **kwargs)
+        record = context.current()
+        if record is not None:
+            record.before_call()
+        try:
+            response = send(request, **kwargs)
+        except requests.RequestException as error:
+            if record is not None:
+                code = "TIMEOUT" if isinstance(error, requests.Timeout) else "UNREACHABLE"
+                record.note_source_error(parts.hostname, None, code, str(error)[:500])
+            raise
+        usage.observe(parse_limit_info(response.headers.get("Sforce-Limit-Info", "")))
+        if record is not None:
+            record.note_api_call(usage.get())
+            if response.status_code >= 400:
+                code, message = _salesforce_error(response)
+                record.note_source_error(parts.hostname, response.status_code, code, message)
+        return response
+
+    session.send = governed_send  # type: ignore[method-assign]
+    session._gateway_instrumented = True  # type: ignore[attr-defined]
+
+
+def _salesforce_error(response: requests.Response) -> tuple[str, str]:
+    """The first ``errorCode``/``message`` of a Salesforce error body (or the status and some text)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP_{response.status_code}", response.text[:300]
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else body
+    if isinstance(first, dict):
+        return str(first.get("errorCode") or first.get("error") or f"HTTP_{response.status_code}"), str(
+            first.get("message") or first.get("error_description") or ""
+        )[:500]
+    return f"HTTP_{response.status_code}", str(body)[:300]
