@@ -27,7 +27,7 @@ from gateway.operation import context
 from gateway.operation.coalescing import Coalescer
 from gateway.operation.governor import ApiUsage
 from gateway.operation.result_cache import ResultCache, read_dependencies, write_dependencies
-from gateway.source import parse_limit_info
+from gateway.source.connection import parse_limit_info
 
 _SOBJECT_IN_URL = re.compile(r"/sobjects/([A-Za-z0-9_]+)")
 

@@ -13,7 +13,7 @@ from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
 from gateway.localorg.schema import load_schema
 from gateway.localorg.store import Store
-from gateway.source import SourceConnection
+from gateway.source.connection import SourceConnection
 
 
 class Latency:

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from operation_support import local_org
-from redis_support import redis_url  # noqa: F401  (the session fixture)
 
 from gateway.operation import context
 from gateway.operation.context import CallBudgetExceeded
@@ -18,7 +16,9 @@ from gateway.operation.governed_source import GovernedSource
 from gateway.operation.governor import ApiUsage, GovernorRefusal, RateLimiter, ReserveGuard
 from gateway.operation.result_cache import MemoryResultCache, RedisResultCache, read_dependencies
 from gateway.operation.settings import ApiReserve, OperationConfigError, OperationSettings
-from gateway.source import SourceError
+from gateway.source.connection import SourceError
+from tests.operation.local_org import local_org
+from tests.operation.redis_server import redis_url  # noqa: F401  (the session fixture)
 
 LIST_VIEW = "SELECT Id, Name FROM Account ORDER BY Name, Id LIMIT 26"
 
