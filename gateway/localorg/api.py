@@ -15,11 +15,17 @@ import logging
 import re
 import secrets
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import (
+    HTTPException,
+    MethodNotAllowed,
+    RequestHeaderFieldsTooLarge,
+    RequestURITooLarge,
+)
 
 from gateway.soql.parser import SoqlSyntaxError, parse_soql
 from gateway.soql.syntax import Field
@@ -46,6 +52,9 @@ MAX_BATCH_SIZE = 2000
 LONG_TEXT_BATCH_SIZE = 200
 MAX_BATCH_RECORDS = 200
 UPSERT_CREATED_FLAG_SINCE = 46  # upsert answers 200 {"created": false} on update from v46.0; 204 before
+# Salesforce: "the maximum length for the combined URI and headers is 16,384 bytes"; a longer URI is 414,
+# a longer URI and headers 431
+MAX_REQUEST_HEAD_BYTES = 16_384
 
 ORIGINAL_PATH_KEY = "localorg.original_path"
 _DATA_PATH = re.compile(r"^/services/data/([^/]+)(?:/|$)")
@@ -81,6 +90,7 @@ def create_app(config: LocalOrgConfig, store: Any) -> Flask:
     store.running_user_id = config.user_id
     app.register_blueprint(token_blueprint(org.authority))
     app.register_blueprint(data_blueprint())
+    app.before_request(_refuse_oversized_request_head)
     app.before_request(_gate)
     app.after_request(_finish)
     app.register_error_handler(SalesforceError, _salesforce_error)
@@ -133,6 +143,30 @@ def _known_version(segment: str) -> str | None:
 
 
 # --- the gate and the finish of every request -------------------------------------------------------
+
+
+def _request_uri_bytes(environ: dict) -> int:
+    """The length of the request target as sent (percent-encoded path and query)."""
+    path = environ.get(ORIGINAL_PATH_KEY, environ.get("PATH_INFO", ""))
+    query = environ.get("QUERY_STRING", "")
+    decoded = len(path.encode("latin-1", "replace")) + (len(query) + 1 if query else 0)
+    return max(len(environ.get("RAW_URI") or ""), decoded)
+
+
+def _refuse_oversized_request_head() -> None:
+    """414 / 431 as Salesforce answers a URI (or URI and headers) over 16,384 bytes, in its error shape."""
+    uri_bytes = _request_uri_bytes(request.environ)
+    header_bytes = sum(len(k) + len(v) + 4 for k, v in request.headers.items())
+    if uri_bytes > MAX_REQUEST_HEAD_BYTES:
+        raise RequestURITooLarge(
+            f"The request URI is {uri_bytes} bytes long; at most {MAX_REQUEST_HEAD_BYTES} are accepted. "
+            "Send long queries in the body of a composite request."
+        )
+    if uri_bytes + header_bytes > MAX_REQUEST_HEAD_BYTES:
+        raise RequestHeaderFieldsTooLarge(
+            f"The request URI and headers are {uri_bytes + header_bytes} bytes long; at most "
+            f"{MAX_REQUEST_HEAD_BYTES} are accepted."
+        )
 
 
 def _gate() -> None:
@@ -428,18 +462,45 @@ def data_blueprint() -> Blueprint:
         _org().store.delete(sobject.name, record_id)
         return Response(status=204)
 
+    @bp.get("/<vtag>/sobjects/<name>/<field>/<path:value>")
+    def read_by_external_id(vtag: str, name: str, field: str, value: str):
+        sobject = _sobject(name)
+        store = _org().store
+        record_id, several = _unless_several(
+            sobject.name, store.find_by_external_id, sobject.name, field, value
+        )
+        if several is not None:
+            return several
+        record = store.get(sobject.name, record_id, g.api_version)
+        fields = request.args.get("fields")
+        if fields is not None:
+            record = _only_fields(sobject, record, fields)
+        g.rows = 1
+        return _json(record)
+
+    @bp.delete("/<vtag>/sobjects/<name>/<field>/<path:value>")
+    def delete_by_external_id(vtag: str, name: str, field: str, value: str):
+        sobject = _sobject(name)
+        store = _org().store
+        with store.lock:
+            record_id, several = _unless_several(
+                sobject.name, store.find_by_external_id, sobject.name, field, value
+            )
+            if several is not None:
+                return several
+            store.delete(sobject.name, record_id)
+        return Response(status=204)
+
     @bp.patch("/<vtag>/sobjects/<name>/<field>/<path:value>")
     def upsert(vtag: str, name: str, field: str, value: str):
         sobject = _sobject(name)
         values = request_record()
-        try:
-            record_id, created = _org().store.upsert(sobject.name, field, value, values)
-        except SalesforceError as error:
-            if error.status != 300:
-                raise
-            # Several records carry the external ID: Salesforce lists their URLs.
-            base = f"/services/data/v{g.api_version}/sobjects/{sobject.name}"
-            return _json([f"{base}/{i}" for i in getattr(error, "matching_ids", [])], 300)
+        outcome, several = _unless_several(
+            sobject.name, _org().store.upsert, sobject.name, field, value, values
+        )
+        if several is not None:
+            return several
+        record_id, created = outcome
         if created:
             return _json({"id": record_id, "success": True, "errors": [], "created": True}, 201)
         if int(g.api_version.split(".")[0]) < UPSERT_CREATED_FLAG_SINCE:
@@ -495,6 +556,18 @@ def data_blueprint() -> Blueprint:
     return bp
 
 
+def _unless_several(sobject_name: str, call: Callable[..., Any], *args: Any) -> tuple[Any, Response | None]:
+    """``call(*args)`` and None, or None and the 300 answer listing the records' URLs when several
+    records carry the external ID, as Salesforce answers."""
+    try:
+        return call(*args), None
+    except SalesforceError as error:
+        if error.status != 300:
+            raise
+        base = f"/services/data/v{g.api_version}/sobjects/{sobject_name}"
+        return None, _json([f"{base}/{i}" for i in getattr(error, "matching_ids", [])], 300)
+
+
 def _session() -> Session:
     return g.session
 
@@ -544,7 +617,7 @@ def _max_batch_size(schema: Any, soql: str) -> int:
     """2,000, or 200 when the query selects two or more custom long text fields (Salesforce's cap)."""
     try:
         query = parse_soql(soql)
-    except SoqlSyntaxError:
+    except (SoqlSyntaxError, RecursionError):
         return MAX_BATCH_SIZE  # the engine reports it
     sobject = schema.get(query.sobject)
     if sobject is None:

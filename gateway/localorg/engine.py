@@ -16,15 +16,18 @@ Salesforce semantics that differ from SQL and are reproduced here:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
+import math
 import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from gateway.soql.parser import SoqlSyntaxError, Token, error_layout, parse_soql, tokenize
@@ -53,13 +56,18 @@ from gateway.soql.syntax import (
     Subquery,
 )
 
-from . import ids, records
+from . import date_literals, ids, records
 from .errors import SalesforceError, invalid_type
 from .schema import SObjectType
 
 MAX_OFFSET = 2000
 MAX_RELATIONSHIP_DEPTH = 5
 MAX_INT = 2_147_483_647
+MIN_INT64, MAX_INT64 = -(2**63), 2**63 - 1
+MAX_STATEMENT_LENGTH = 100_000
+MAX_CONDITION_DEPTH = 100  # nested NOT / parentheses; far beyond any generated or hand-written filter
+# a datetime beyond what the store's text can hold sorts after (or before) every stored value
+_AFTER_EVERY_MOMENT, _BEFORE_EVERY_MOMENT = "9999-12-31T23:59:59.999Z~", "0000"
 COLLATION = "SFCI"
 
 _NUMERIC_TYPES = frozenset({"int", "double", "currency", "percent"})
@@ -168,6 +176,43 @@ def _ensure_index(conn: sqlite3.Connection, table: str, column: str, collate: bo
 
 
 # --- errors ---------------------------------------------------------------------------------------
+
+
+def too_complicated() -> SalesforceError:
+    return SalesforceError(
+        400,
+        "QUERY_TOO_COMPLICATED",
+        "Query is either selecting too many fields or the filter conditions are too complicated.",
+    )
+
+
+def _condition_depth(cond: Condition | None) -> int:
+    """How deeply NOT / AND / OR nest in a condition (counted without recursion)."""
+    deepest, stack = 0, [(cond, 1)] if cond is not None else []
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, Not):
+            stack.append((item.item, depth + 1))
+        elif isinstance(item, And | Or):
+            stack.extend((child, depth + 1) for child in item.items)
+    return deepest
+
+
+def _balanced(joiner: str, parts: list[str]) -> str:
+    """``(a) OR (b) OR …`` grouped as a balanced tree: SQLite refuses expression trees deeper than 1,000,
+    and a flat chain of 1,000 terms is that deep; the balanced one is 10 deep."""
+    if len(parts) <= 2:
+        return joiner.join(f"({p})" for p in parts)
+    middle = len(parts) // 2
+    return f"({_balanced(joiner, parts[:middle])}){joiner}({_balanced(joiner, parts[middle:])})"
+
+
+def _stored_moment(moment: dt.datetime) -> str:
+    try:
+        return records.stored_datetime(moment)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+        return _AFTER_EVERY_MOMENT if moment.year > 1 else _BEFORE_EVERY_MOMENT
 
 
 class _Locator:
@@ -297,7 +342,8 @@ class _Planner:
             sql, where_params = self.condition(plan, query.where)
             conditions.append(sql)
             params.extend(where_params)
-        plan.where_sql = " AND ".join(conditions) or "1"
+        # each condition in parentheses: an OR in the WHERE must not escape the IsDeleted condition
+        plan.where_sql = " AND ".join(f"({c})" for c in conditions) or "1"
         plan.where_params = params
         plan.order_sql = self.order_by(plan)
         self.check_limits(query)
@@ -402,7 +448,7 @@ class _Planner:
             case And(items) | Or(items):
                 parts = [self.condition(plan, item) for item in items]
                 joiner = " AND " if isinstance(cond, And) else " OR "
-                return joiner.join(f"({sql})" for sql, _ in parts), [p for _, ps in parts for p in ps]
+                return _balanced(joiner, [sql for sql, _ in parts]), [p for _, ps in parts for p in ps]
             case Not(item):
                 sql, params = self.condition(plan, item)
                 return f"NOT ({sql})", params
@@ -454,29 +500,55 @@ class _Planner:
             case StringLiteral(text) if field_type in records.TEXT_TYPES or field_type == "time":
                 return text
             case NumberLiteral(number) if field_type in _NUMERIC_TYPES:
-                return int(number) if number == number.to_integral_value() else float(number)
+                return self.number(number, field_type == "int", dotted)
             case BooleanLiteral(flag) if field_type == "boolean":
                 return int(flag)
             case DateLiteral(day) if field_type == "date":
                 return day.isoformat()
             case DateTimeLiteral(moment) if field_type == "datetime":
-                return records.stored_datetime(moment)
+                return _stored_moment(moment)
         raise self.mismatch(dotted, field_type)
+
+    def number(self, number: Decimal, integer: bool, dotted: str) -> int | float:
+        """A number literal as SQLite compares it; beyond a 64-bit integer (an int field) or a double
+        (other numbers) it is Salesforce's MALFORMED_QUERY, not an overflow."""
+        if number == number.to_integral_value() and MIN_INT64 <= number <= MAX_INT64:
+            return int(number)
+        value = float(number)
+        if integer or not math.isfinite(value):
+            raise self.locator.error(400, "MALFORMED_QUERY", f'For input string: "{number}"', dotted)
+        return value
 
     def day_range(self, literal: RelativeDate, field_type: str) -> tuple[str, str]:
         """``[start, end)`` of a relative date literal, as stored text for the field's type."""
+        if literal.n is not None and literal.n > MAX_INT:
+            text = f"{literal.name}:{literal.n}"
+            raise self.locator.error(400, "MALFORMED_QUERY", f'For input string: "{literal.n}"', text)
         today = self.now.astimezone(dt.UTC).date()
-        start, days = {
-            "TODAY": (today, 1),
-            "YESTERDAY": (today - dt.timedelta(days=1), 1),
-            "TOMORROW": (today + dt.timedelta(days=1), 1),
-            "LAST_N_DAYS": (today - dt.timedelta(days=literal.n or 0), (literal.n or 0) + 1),
-            "NEXT_N_DAYS": (today + dt.timedelta(days=1), literal.n or 0),
-        }[literal.name]
-        end = start + dt.timedelta(days=days)
+        start, end = date_literals.day_range(literal.name, literal.n, today)
+        start_text, end_text = start.isoformat(), end.isoformat()
+        if end == date_literals.END_DAY:
+            end_text += "~"  # after every stored value, that day included
         if field_type == "date":
-            return start.isoformat(), end.isoformat()
-        return start.isoformat() + "T00:00:00.000Z", end.isoformat() + "T00:00:00.000Z"
+            return start_text, end_text
+        return start_text + "T00:00:00.000Z", end_text + "T00:00:00.000Z"
+
+    def relative_date_condition(
+        self, column: _Column, dotted: str, op: str, literal: RelativeDate
+    ) -> tuple[str, list[Any]]:
+        field_type = column.field["type"]
+        if field_type not in ("date", "datetime"):
+            raise self.mismatch(dotted, field_type)
+        start, end = self.day_range(literal, field_type)
+        col = column.sql
+        return {
+            "=": (f"({col} >= ? AND {col} < ?)", [start, end]),
+            "!=": (f"({col} IS NULL OR {col} < ? OR {col} >= ?)", [start, end]),
+            "<": (f"{col} < ?", [start]),
+            "<=": (f"{col} < ?", [end]),
+            ">": (f"{col} >= ?", [end]),
+            ">=": (f"{col} >= ?", [start]),
+        }[op]
 
     def comparison(self, plan: _Plan, left: Operand, op: str, right: Literal) -> tuple[str, list[Any]]:
         column, dotted = self.filter_column(plan, left)
@@ -502,17 +574,7 @@ class _Planner:
             assert isinstance(right, LikePattern)
             return f"sf_like({col}, ?)", [right.value]
         if isinstance(right, RelativeDate):
-            if field_type not in ("date", "datetime"):
-                raise self.mismatch(dotted, field_type)
-            start, end = self.day_range(right, field_type)
-            return {
-                "=": (f"({col} >= ? AND {col} < ?)", [start, end]),
-                "!=": (f"({col} IS NULL OR {col} < ? OR {col} >= ?)", [start, end]),
-                "<": (f"{col} < ?", [start]),
-                "<=": (f"{col} < ?", [end]),
-                ">": (f"{col} >= ?", [end]),
-                ">=": (f"{col} >= ?", [start]),
-            }[op]
+            return self.relative_date_condition(column, dotted, op, right)
         if field_type == "multipicklist" and op in ("=", "!="):
             assert isinstance(right, StringLiteral)
             sql = f"sf_mp_in({col}, ?)"
@@ -552,7 +614,7 @@ class _Planner:
         for literal in values:
             if not isinstance(literal, NumberLiteral) or literal.value != literal.value.to_integral_value():
                 raise self.mismatch(dotted, "int")
-            numbers.append(int(literal.value))
+            numbers.append(self.number(literal.value, True, dotted))
         if op in ("IN", "NOT IN"):
             marks = ", ".join("?" * len(numbers))
             if op == "IN":
@@ -579,6 +641,8 @@ class _Planner:
                 raise self.mismatch(dotted, field_type)
             sql = f"sf_mp_in({column.sql}, ?)"
             return (f"NOT {sql}" if negated else sql), [json.dumps(sets)]
+        if any(isinstance(v, RelativeDate) for v in literals):
+            return self.in_list_with_ranges(column, dotted, literals, has_null, negated)
         params = [self.value(column, dotted, v) for v in literals]
         if field_type == "boolean":
             params = [*params, *([0] if has_null else [])]
@@ -597,6 +661,25 @@ class _Planner:
             return f"({null_part} {col} NOT IN ({marks}))", params
         null_part = f"{column.sql} IS NULL OR" if has_null else f"{column.sql} IS NOT NULL AND"
         return f"({null_part} {col} IN ({marks}))", params
+
+    def in_list_with_ranges(
+        self, column: _Column, dotted: str, literals: list[Literal], has_null: bool, negated: bool
+    ) -> tuple[str, list[Any]]:
+        """``d IN (TODAY, LAST_MONTH, 2024-01-31)``: the value lies in one of the days or ranges."""
+        parts, params = [], []
+        for literal in literals:
+            if isinstance(literal, RelativeDate):
+                sql, part_params = self.relative_date_condition(column, dotted, "=", literal)
+            else:
+                sql, part_params = f"{column.sql} = ?", [self.value(column, dotted, literal)]
+            parts.append(sql)
+            params.extend(part_params)
+        ranges = _balanced(" OR ", parts)
+        if negated:  # NOT IN matches nulls unless null is listed
+            null_part = f"{column.sql} IS NOT NULL AND" if has_null else f"{column.sql} IS NULL OR"
+            return f"({null_part} NOT ({ranges}))", params
+        null_part = f"{column.sql} IS NULL OR" if has_null else f"{column.sql} IS NOT NULL AND"
+        return f"({null_part} ({ranges}))", params
 
     def includes(
         self, plan: _Plan, left: Field, values: tuple[StringLiteral, ...], excludes: bool
@@ -737,6 +820,23 @@ class _RecordBuilder:
         }
 
 
+@contextlib.contextmanager
+def _complexity_guard() -> Iterator[None]:
+    """SQLite's own limits (variables, expression depth) reached by a valid query: Salesforce's answer."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        text = str(error)
+        if "too many SQL variables" in text or "too large" in text or "too complex" in text:
+            raise too_complicated() from None
+        raise
+
+
+def _queries(query: Query) -> list[Query]:
+    """The query and its child subqueries."""
+    return [query, *(item.query for item in query.select if isinstance(item, Subquery))]
+
+
 class QueryResult:
     """A query's matching Ids in order; ``next_batch`` builds the next records from the store on demand."""
 
@@ -759,7 +859,7 @@ class QueryResult:
             self._position += len(batch)
         if not batch or self._builder is None:
             return []
-        with self._store.lock:
+        with self._store.lock, _complexity_guard():
             return self._builder.build(batch)
 
 
@@ -772,12 +872,20 @@ def execute(
     now: dt.datetime | Callable[[], dt.datetime] | None = None,
 ) -> QueryResult:
     """Run a SOQL statement on the store; raises ``SalesforceError`` as Salesforce would."""
+    if len(soql_text) > MAX_STATEMENT_LENGTH:
+        raise SalesforceError(
+            400, "MALFORMED_QUERY", f"SOQL statements cannot be longer than {MAX_STATEMENT_LENGTH} characters"
+        )
     try:
         query = parse_soql(soql_text)
     except SoqlSyntaxError as exc:
         raise SalesforceError(
             400, "MALFORMED_QUERY", error_layout(soql_text, exc.position, exc.message)
         ) from None
+    except RecursionError:  # parentheses nested hundreds deep
+        raise too_complicated() from None
+    if any(_condition_depth(q.where) > MAX_CONDITION_DEPTH for q in _queries(query)):
+        raise too_complicated()
     if callable(now):
         now = now()
     if now is None:
@@ -790,7 +898,7 @@ def execute(
         error = invalid_type(query.sobject)
         raise planner.locator.error(400, error.error_code, error.message, query.sobject, after_from=True)
     plan = planner.plan(query, sobject)
-    with store.lock:
+    with store.lock, _complexity_guard():
         conn = store.conn
         _prepare(conn)
         for table, column, collate in planner.index_wanted:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import ids, records, validation
-from .engine import register_sql_functions
+from .engine import COLLATION, register_sql_functions
 from .errors import SalesforceError, invalid_type, not_found
 from .schema import Schema, SObjectType
 
@@ -43,6 +43,11 @@ def quote(name: str) -> str:
 
 def _columns(sobject: SObjectType) -> list[dict]:
     return [f for f in sobject.fields if records.sqlite_type(f["type"]) is not None]
+
+
+def _unique_columns(sobject: SObjectType) -> list[dict]:
+    """Fields whose values no two live records may share (the describe's ``unique``), Id aside."""
+    return [f for f in _columns(sobject) if f.get("unique") and f["type"] != "id"]
 
 
 class _RollbackAll(Exception):
@@ -111,6 +116,12 @@ class Store:
                     self.conn.execute(
                         f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({quote(field['name'])})"
                     )
+                for field in _unique_columns(sobject):
+                    # the name and shape the engine gives an equality index, so it reuses this one
+                    collate = not field.get("caseSensitive")
+                    index = quote(f"sf_{'ci' if collate else 'ix'}_{sobject.name}_{field['name']}")
+                    column = quote(field["name"]) + (f" COLLATE {COLLATION}" if collate else "")
+                    self.conn.execute(f'CREATE INDEX IF NOT EXISTS {index} ON {table} ({column}, "Id")')
 
     def _load_sequences(self) -> None:
         for name, last in self.conn.execute(f"SELECT sobject, last FROM {SEQUENCE_TABLE}"):
@@ -324,9 +335,32 @@ class Store:
                     defaults[field["name"]] = chosen[0] if field["type"] == "picklist" else ";".join(chosen)
         return defaults
 
+    def check_unique(
+        self, sobject: SObjectType, stored: dict[str, Any], record_id: str | None = None
+    ) -> None:
+        """DUPLICATE_VALUE when a ``unique`` field's new value is already held by another live record
+        (compared ignoring case unless the field is ``caseSensitive``, as Salesforce does)."""
+        for field in _unique_columns(sobject):
+            value = stored.get(field["name"])
+            if value is None or value == "":
+                continue
+            collation = "" if field.get("caseSensitive") else f" COLLATE {COLLATION}"
+            holder = self.conn.execute(
+                f'SELECT "Id" FROM {quote(sobject.name)} WHERE {quote(field["name"])}{collation} = ? '
+                'AND "IsDeleted" = 0 AND "Id" IS NOT ? LIMIT 1',
+                (value, record_id),
+            ).fetchone()
+            if holder is not None:
+                raise SalesforceError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {field['name']} duplicates value on record with id: {holder[0]}",
+                )
+
     def _insert(self, sobject: SObjectType, values: dict) -> str:
         stored = validation.prepare_write(sobject, values, creating=True)
         validation.check_references(self.schema, sobject, stored, self.record_state)
+        self.check_unique(sobject, stored)
         now, stamp = self._timestamps()
         row = self._defaults_on_create(sobject)
         row.update(stored)
@@ -357,6 +391,7 @@ class Store:
             )
         changes = validation.prepare_write(sobject, body, creating=False)
         validation.check_references(self.schema, sobject, changes, self.record_state)
+        self.check_unique(sobject, changes, stored_id)
         now, stamp = self._timestamps()
         changes.update(self._system_values(sobject, modified=now, stamp=stamp))
         if {"FirstName", "LastName"} & set(changes):
@@ -398,38 +433,58 @@ class Store:
         """
         with self.transaction():
             sobject = self.sobject(sobject_name)
-            field = sobject.field(field_name)
-            if field is None or not (field["externalId"] or field["idLookup"]):
-                raise SalesforceError(
-                    404,
-                    "NOT_FOUND",
-                    f"Provided external ID field does not exist or is not accessible: {field_name}",
-                )
+            field = self._external_id_field(sobject, field_name)
             if field["type"] == "id":
                 return self._update(sobject, value, values), False
-            key = validation.convert_value(field, value)
-            collate = "" if field.get("caseSensitive") else " COLLATE NOCASE"
-            matches = [
-                row[0]
-                for row in self.conn.execute(
-                    f'SELECT "Id" FROM {quote(sobject.name)} WHERE {quote(field["name"])} = ?{collate} '
-                    'AND "IsDeleted" = 0 ORDER BY "Id"',
-                    (key,),
-                )
-            ]
+            matches = self._external_matches(sobject, field, value)
             if len(matches) > 1:
-                error = SalesforceError(
-                    300,
-                    "MULTIPLE_CHOICES",
-                    f"More than one record found for external id field {field['name']} with value {value}",
-                )
-                error.matching_ids = matches  # type: ignore[attr-defined]
-                raise error
+                raise _multiple_choices(field, value, matches)
             body = {k: v for k, v in values.items() if k.lower() != field["name"].lower()}
             if matches:
                 return self._update(sobject, matches[0], body), False
             body[field["name"]] = value
             return self._insert(sobject, body), True
+
+    def _external_id_field(self, sobject: SObjectType, field_name: str) -> dict:
+        field = sobject.field(field_name)
+        if field is None or not (field["externalId"] or field["idLookup"]):
+            raise SalesforceError(
+                404,
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {field_name}",
+            )
+        return field
+
+    def _external_matches(self, sobject: SObjectType, field: dict, value: Any) -> list[str]:
+        """The Ids of the live records whose external ID (or idLookup) field holds ``value``."""
+        key = validation.convert_value(field, value)
+        collate = "" if field.get("caseSensitive") else " COLLATE NOCASE"
+        return [
+            row[0]
+            for row in self.conn.execute(
+                f'SELECT "Id" FROM {quote(sobject.name)} WHERE {quote(field["name"])} = ?{collate} '
+                'AND "IsDeleted" = 0 ORDER BY "Id"',
+                (key,),
+            )
+        ]
+
+    def find_by_external_id(self, sobject_name: str, field_name: str, value: Any) -> str:
+        """The Id of the one live record whose external ID field holds ``value`` (``sobjects/X/F/v``).
+
+        No such field: 404 NOT_FOUND naming it; no record: 404 NOT_FOUND; several: 300 MULTIPLE_CHOICES
+        whose ``matching_ids`` lists them.
+        """
+        with self.lock:
+            sobject = self.sobject(sobject_name)
+            field = self._external_id_field(sobject, field_name)
+            if field["type"] == "id":
+                return self._locate(sobject, value)
+            matches = self._external_matches(sobject, field, value)
+            if len(matches) > 1:
+                raise _multiple_choices(field, value, matches)
+            if not matches:
+                raise not_found()
+            return matches[0]
 
     def composite(self, op: str, records_or_ids: list, all_or_none: bool = False) -> list[dict]:
         """sObject Collections: ``op`` is create, update or delete; one result entry per item, in order.
@@ -650,6 +705,16 @@ def _highest_own_id(sobject: SObjectType, rows: list[dict]) -> str | None:
     ]
     highest = max(candidates, default=None)
     return ids.normalize_id(highest) if highest else None
+
+
+def _multiple_choices(field: dict, value: Any, matches: list[str]) -> SalesforceError:
+    error = SalesforceError(
+        300,
+        "MULTIPLE_CHOICES",
+        f"More than one record found for external id field {field['name']} with value {value}",
+    )
+    error.matching_ids = matches  # type: ignore[attr-defined]
+    return error
 
 
 def _result_entry(outcome: str | SalesforceError) -> dict:

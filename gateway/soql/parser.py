@@ -18,6 +18,8 @@ from decimal import Decimal
 
 from gateway.soql.syntax import (
     DATE_FUNCTIONS,
+    RELATIVE_DATES,
+    RELATIVE_DATES_N,
     And,
     BooleanLiteral,
     Comparison,
@@ -49,9 +51,6 @@ RESERVED = frozenset(
     "SELECT WHERE WITH OFFSET ORDER BY TRUE FALSE".split()
 )
 """Words that cannot be a field or object name."""
-
-RELATIVE_DATES = frozenset({"TODAY", "YESTERDAY", "TOMORROW"})
-RELATIVE_DATES_N = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS"})
 
 
 class SoqlSyntaxError(Exception):

@@ -87,7 +87,8 @@ class DateTimeLiteral:
 
 @dataclass(frozen=True)
 class RelativeDate:
-    """A date literal such as ``TODAY`` (``n`` None) or ``LAST_N_DAYS:7``; ``name`` is upper case."""
+    """A date literal such as ``TODAY`` (``n`` None) or ``LAST_N_DAYS:7``; ``name`` is upper case, one of
+    ``RELATIVE_DATES`` or (with ``n``) ``RELATIVE_DATES_N``."""
 
     name: str
     n: int | None = None
@@ -107,6 +108,18 @@ Literal = (
 # --- conditions -----------------------------------------------------------------------------------
 
 DATE_FUNCTIONS = ("CALENDAR_YEAR", "CALENDAR_MONTH", "DAY_IN_MONTH", "HOUR_IN_DAY")
+_PERIODS = ("WEEK", "MONTH", "QUARTER", "YEAR", "FISCAL_QUARTER", "FISCAL_YEAR")
+RELATIVE_DATES = frozenset(
+    {"TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS"}
+    | {f"{when}_{period}" for when in ("THIS", "LAST", "NEXT") for period in _PERIODS}
+)
+"""Date literals written alone (``RelativeDate.n`` is None)."""
+RELATIVE_DATES_N = frozenset(
+    form.replace("*", unit)
+    for form in ("LAST_N_*", "NEXT_N_*", "N_*_AGO")
+    for unit in ("DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS", "FISCAL_QUARTERS", "FISCAL_YEARS")
+)
+"""Date literals that take a number: ``LAST_N_DAYS:7``, ``N_MONTHS_AGO:2`` …"""
 COMPARISON_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "LIKE")
 
 

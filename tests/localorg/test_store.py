@@ -849,7 +849,8 @@ def test_load_data_stores_values_not_in_stored_form_as_convert_value_does(demo_s
         "SELECT COUNT(*) FROM sqlite_master "
         "WHERE type = 'index' AND tbl_name = 'Project__c' AND sql IS NOT NULL"
     ).fetchone()
-    assert indexes == (len(sobject.reference_fields),)
+    unique_fields = [f for f in sobject.fields if f.get("unique")]  # indexed for the DUPLICATE_VALUE check
+    assert indexes == (len(sobject.reference_fields) + len(unique_fields),)
 
 
 def test_load_data_reports_the_first_bad_record(demo_schema):
