@@ -9,7 +9,6 @@ import datetime as dt
 
 import pytest
 import requests
-from conftest import tiny_describes
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMoreThanOneRecord, SalesforceResourceNotFound
 
@@ -17,7 +16,8 @@ from gateway.localorg.api import create_app
 from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.schema import Schema
 from gateway.localorg.store import Store
-from gateway.wsgi_transport import WsgiAdapter
+from gateway.source.wsgi_transport import WsgiAdapter
+from tests.support import tiny_describes
 
 V = "/services/data/v59.0"
 AUTH = {"Authorization": "Bearer T"}
