@@ -17,9 +17,9 @@ from flask import Flask
 
 from gateway.odata.http import csrf
 from gateway.odata.http.access import Access
+from gateway.odata.http.tokens import secret_from_env
 from gateway.odata.model.describe_cache import DescribeCache
 from gateway.odata.model.publication import load_publication
-from gateway.odata.read.paging import secret_from_env
 from gateway.odata.service import DEFAULT_PAGE_SIZE, Gateway
 from gateway.odata.v4.blueprint import create_blueprint
 from gateway.source.connection import SourceConnection

@@ -155,7 +155,6 @@ def source_describe(environ: Mapping[str, str]) -> tuple[Callable[[str], dict], 
     return embedded_describe(), "the embedded local org (no SF_* variables set)"
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "specs", nargs="+", metavar="SPEC", help="Object (all fields) or Object:Field1,Field2"
@@ -178,4 +177,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
-

@@ -2,50 +2,44 @@
 
 A GET with ``X-CSRF-Token: Fetch`` receives a token in the ``X-CSRF-Token`` response header; every write
 (POST, PATCH, MERGE, PUT, DELETE, ``$batch``) must then carry it, else 403 with ``X-CSRF-Token: Required``.
-Tokens are stateless: ``<expiry>.<HMAC>`` signed with the gateway secret (``GATEWAY_SECRET``) and bound to
-the authenticated principal, so any instance sharing the secret accepts them and one client's token is
-useless to another. They last ``TOKEN_LIFETIME_SECONDS``.
+Tokens are stateless: the expiry signed by ``tokens.py`` with the gateway secret (``GATEWAY_SECRET``),
+bound to the authenticated principal, so any instance sharing the secret accepts them and one client's
+token is useless to another. They last ``TOKEN_LIFETIME_SECONDS``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Mapping
 
+from gateway.odata.http import tokens
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.headers import WRITE_METHODS
 
 HEADER = "X-CSRF-Token"
 TOKEN_LIFETIME_SECONDS = 30 * 60
-WRITE_METHODS = frozenset({"POST", "PATCH", "MERGE", "PUT", "DELETE"})
+PURPOSE = "gateway.odata.csrf"
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
     return environ.get("GATEWAY_CSRF", "").strip().lower() in ("on", "true", "1", "yes")
 
 
-def _mac(secret: bytes, principal: str, expiry: int) -> str:
-    key = hmac.new(secret, b"gateway.odata.csrf", hashlib.sha256).digest()
-    message = f"{principal}\n{expiry}".encode("utf-8", "surrogatepass")
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
 def issue(secret: bytes, principal: str, now: float | None = None) -> str:
     expiry = int(now if now is not None else time.time()) + TOKEN_LIFETIME_SECONDS
-    return f"{expiry}.{_mac(secret, principal, expiry)}"
+    return tokens.sign({"e": expiry}, secret, PURPOSE, bound_to=principal)
 
 
 def is_valid(token: str | None, secret: bytes, principal: str, now: float | None = None) -> bool:
     if not token:
         return False
-    expiry_text, _, mac = token.strip().partition(".")
-    if not expiry_text.isdigit() or len(expiry_text) > 12:
+    try:
+        expiry = tokens.verify(token.strip(), secret, PURPOSE, bound_to=principal).get("e")
+    except tokens.TokenError:
         return False
-    expiry = int(expiry_text)
-    if expiry < (now if now is not None else time.time()):
+    if not isinstance(expiry, int) or isinstance(expiry, bool):
         return False
-    return hmac.compare_digest(mac, _mac(secret, principal, expiry))
+    return expiry >= (now if now is not None else time.time())
 
 
 def check_write(method: str, headers: Mapping[str, str], secret: bytes, principal: str) -> None:

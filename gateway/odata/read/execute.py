@@ -8,29 +8,22 @@ The count costs nothing when the first page's ``totalSize`` already tells it, el
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.odata.http.errors import bad_request
+from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
 from gateway.soql.printer import MAX_STATEMENT, print_soql
 from gateway.soql.syntax import Condition, Query
 
 
 @dataclass(frozen=True)
-class Position:
-    """Where a paged read stands: the sort-key values of the last row served, rows served, the count."""
-
-    after: tuple[Any, ...] | None = None
-    served: int = 0
-    count: int | None = None
-
-
-@dataclass(frozen=True)
 class Page:
     records: list[dict]
     more: bool  # another page exists
-    next: Position | None
+    next: PageState | None  # where the next page starts (None: this was the last)
     count: int | None
 
 
@@ -49,7 +42,7 @@ def read_page(
     plan: ReadPlan,
     *,
     page_size: int,
-    position: Position = Position(),
+    position: PageState,
     extra: Condition | None = None,
 ) -> Page:
     """Read one page of ``plan`` after ``position``; ``extra`` narrows it (navigation from a parent)."""
@@ -78,7 +71,12 @@ def read_page(
         else:
             count = count_rows(source, plan)
     next_position = (
-        Position(sort_values(records[-1], plan.order_keys), position.served + len(records), count)
+        dataclasses.replace(
+            position,
+            last_values=list(sort_values(records[-1], plan.order_keys)),
+            served=position.served + len(records),
+            count=count,
+        )
         if more and records
         else None
     )

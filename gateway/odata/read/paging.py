@@ -1,41 +1,25 @@
-"""Server-driven paging: signed, stateless page tokens (``$skiptoken``), nextLinks and page sizes.
+"""Server-driven paging: the page state, its signed ``$skiptoken``, nextLinks and page sizes.
 
-A token carries everything needed to serve the next page, so any gateway instance that knows the same
-secret serves it, after a restart too, without cursors or server-side state. Layout, base64url without
-padding::
-
-    version (1 byte) | encoding (1 byte: 0 JSON, 1 zlib-compressed JSON) | payload | HMAC-SHA256 (16 bytes)
-
-The MAC covers version, encoding and payload, so any change to any byte is refused (400). Tokens signed
-with another secret (another deployment, or a secret that was rotated) and tokens of an older format
-version are refused with 400 too: the client starts again from the first page. The token is not
+``PageState`` is the one form of "where a paged read stands": the resource path and query options of the
+first request, the keyset position (sort-key values of the last row served, Id last), the rows served and
+the count once known. ``read/execute.py`` reads a page from one and returns the next; the token carries it
+(signed by ``http/tokens.py``), so any gateway instance that knows the same secret serves the next page,
+after a restart too, without cursors or server-side state. Tokens signed with another secret or of an
+older format version are refused with 400: the client starts again from the first page. The token is not
 encrypted: it holds query options and sort-key values of rows the client has already seen, nothing else.
-
-The signing key is ``GATEWAY_SECRET``, shared by every instance behind one URL. Without it each process
-draws a random secret: tokens then fail after a restart and between processes (gunicorn workers), so
-``secret_from_env`` returns a warning for the caller to log.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
-import secrets
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from gateway.odata.http import tokens
 from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.headers import parse_prefer
 
-TOKEN_VERSION = 1
-_JSON = 0
-_ZLIB_JSON = 1
-_MAC_SIZE = 16  # HMAC-SHA256 truncated to 128 bits: unforgeable in practice, and keeps nextLinks short
-_HEADER_SIZE = 2
+PURPOSE = "gateway.odata.paging.skiptoken"
 
 INVALID_TOKEN_MESSAGE = "The $skiptoken is invalid or was altered; follow @odata.nextLink exactly as returned"
 OLD_VERSION_MESSAGE = (
@@ -50,18 +34,26 @@ ALTERED_OPTIONS_MESSAGE = (
 # Options a client may change when following a nextLink (Salesforce Connect sends its own $top).
 NEXT_LINK_FREE_OPTIONS = frozenset({"$skiptoken", "$top", "$count", "$format"})
 
-_process_secret: bytes | None = None
-
 
 @dataclass(frozen=True)
 class PageState:
     """What the service puts in a token: enough to run the next page's query from scratch."""
 
     path: str  # the resource path of the original request: "Account", "Account('001...')/Contacts"
-    options: dict[str, str]  # canonical_options() of the original request
+    options: dict[str, str]  # the original request's options, which every nextLink repeats
     last_values: list  # keyset position: sort-key values of the last row served (Id last), JSON-safe
     served: int  # rows served so far, so $top can cap the total across pages
     count: int | None = None  # @odata.count when known, so later pages need no count query
+
+    @classmethod
+    def first(cls, path: str, options: Mapping[str, str]) -> PageState:
+        """The state before the first page of ``path`` with the request's ``options``."""
+        return cls(path, dict(options), [], 0)
+
+    @property
+    def after(self) -> tuple | None:
+        """The keyset position to read after; None on the first page."""
+        return tuple(self.last_values) if self.last_values else None
 
     def to_dict(self) -> dict:
         state: dict = {"p": self.path, "o": self.options, "k": self.last_values, "n": self.served}
@@ -98,88 +90,33 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _mac_key(secret: bytes) -> bytes:
-    # A key of its own, so the same GATEWAY_SECRET could sign other things without confusion.
-    return hmac.new(secret, b"gateway.odata.paging.skiptoken", hashlib.sha256).digest()
-
-
-def _mac(secret: bytes, signed: bytes) -> bytes:
-    return hmac.new(_mac_key(secret), signed, hashlib.sha256).digest()[:_MAC_SIZE]
-
-
 def _invalid_token() -> ODataError:
     return bad_request(INVALID_TOKEN_MESSAGE, target="$skiptoken")
 
 
 def encode_token(state: dict, secret: bytes) -> str:
-    """Sign ``state`` (JSON-safe: str, int, float, bool, None, lists, dicts) into an opaque, URL-safe token.
-
-    Dates and datetimes must already be ISO strings; anything else is a programming error (TypeError).
-    """
-    try:
-        payload = json.dumps(state, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    except ValueError as error:
-        raise TypeError(f"page token state is not JSON-safe: {error}") from None
-    encoding = _JSON
-    compressed = zlib.compress(payload, 9)
-    if len(compressed) < len(payload):
-        payload, encoding = compressed, _ZLIB_JSON
-    signed = bytes([TOKEN_VERSION, encoding]) + payload
-    raw = signed + _mac(secret, signed)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    """Sign a page state (``PageState.to_dict()``) into an opaque, URL-safe ``$skiptoken``."""
+    return tokens.sign(state, secret, PURPOSE)
 
 
 def decode_token(token: str, secret: bytes) -> dict:
     """The state signed into ``token``; ODataError 400 for anything not issued with ``secret``."""
     try:
-        raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
-    except (UnicodeEncodeError, binascii.Error, ValueError):
-        raise _invalid_token() from None
-    # Re-encoding must give the same text: refuses non-canonical spellings of the same bytes.
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
-        raise _invalid_token()
-    if len(raw) < _HEADER_SIZE + _MAC_SIZE:
-        raise _invalid_token()
-    signed, mac = raw[:-_MAC_SIZE], raw[-_MAC_SIZE:]
-    if not hmac.compare_digest(mac, _mac(secret, signed)):
-        raise _invalid_token()
-    version, encoding, payload = signed[0], signed[1], signed[_HEADER_SIZE:]
-    if version != TOKEN_VERSION:
-        raise bad_request(OLD_VERSION_MESSAGE, target="$skiptoken")
-    try:
-        if encoding == _ZLIB_JSON:
-            payload = zlib.decompress(payload)
-        elif encoding != _JSON:
-            raise ValueError(encoding)
-        state = json.loads(payload)
-    except (zlib.error, ValueError):
-        raise _invalid_token() from None
-    if not isinstance(state, dict):
-        raise _invalid_token()
+        return tokens.verify(token, secret, PURPOSE)
+    except tokens.TokenError as error:
+        raise bad_request(
+            OLD_VERSION_MESSAGE if error.outdated else INVALID_TOKEN_MESSAGE, "$skiptoken"
+        ) from None
+
+
+def state_from_token(token: str, secret: bytes, path: str, params: Mapping[str, str]) -> PageState:
+    """The page state of a nextLink request: 400 unless the token is ours, for ``path``, and the request's
+    options are those of the request that issued it."""
+    state = PageState.from_dict(decode_token(token, secret))
+    if state.path != path:
+        raise bad_request("The $skiptoken belongs to another resource; follow @odata.nextLink as returned.")
+    check_options(params, canonical_options(state.options))
     return state
-
-
-def secret_from_env(environ: Mapping[str, str]) -> tuple[bytes, str | None]:
-    """The token signing secret from ``GATEWAY_SECRET``, and a warning for the caller to log (or None).
-
-    Unset: a random secret, the same for the whole process, so tokens do not survive a restart and are
-    not accepted by other processes or instances.
-    """
-    global _process_secret
-    configured = environ.get("GATEWAY_SECRET", "")
-    if configured:
-        warning = None
-        if len(configured) < 16:
-            warning = "GATEWAY_SECRET is short; use at least 32 random characters to sign paging tokens"
-        return configured.encode("utf-8"), warning
-    if _process_secret is None:
-        _process_secret = secrets.token_bytes(32)
-    warning = (
-        "GATEWAY_SECRET is not set: paging tokens (@odata.nextLink) are signed with a random secret of "
-        "this process and stop working after a restart or on another instance or worker; set "
-        "GATEWAY_SECRET to the same random value on every instance behind one URL"
-    )
-    return _process_secret, warning
 
 
 def canonical_options(params: Mapping[str, str]) -> dict[str, str]:
@@ -228,31 +165,8 @@ def page_size(prefer_header: str | None, default: int = 200, maximum: int = 2000
     ``maximum`` is served as ``maximum`` (still within the client's maximum) and echoed as such. Zero,
     negative or non-numeric sizes and unknown preferences are ignored: ``(default, None)``.
     """
-    for preference in _split_preferences(prefer_header or ""):
-        name, _, value = preference.split(";", 1)[0].partition("=")
-        name = name.strip().lower()
-        if name not in ("odata.maxpagesize", "maxpagesize"):
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        if not (value.isascii() and value.isdigit()) or int(value) < 1:
-            continue
-        size = min(int(value), maximum)
-        return size, f"{name}={size}"
-    return default, None
-
-
-def _split_preferences(header: str) -> list[str]:
-    """Comma-separated preferences; commas inside quoted strings do not separate."""
-    preferences, current, quoted = [], [], False
-    for char in header:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            preferences.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    preferences.append("".join(current))
-    return [p for p in (p.strip() for p in preferences) if p]
+    wanted = parse_prefer(prefer_header).max_page_size()
+    if wanted is None:
+        return default, None
+    size = min(wanted[0], maximum)
+    return size, f"{wanted[1]}={size}"

@@ -23,8 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, request
+from werkzeug.datastructures import Headers
 
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
+from gateway.odata.http.headers import parse_prefer
 from gateway.odata.v4 import multipart
 from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway
 from gateway.odata.v4.shape import key_segment
@@ -113,7 +115,7 @@ def _run_change_set(subs: list[SubRequest]) -> tuple[list[SubResponse], SubRespo
         for index, sub in enumerate(subs):
             try:
                 operations.append(changeset.compile_operation(model, sub.method, _resource_of(sub.url),
-                                                              sub.headers, sub.body))  # fmt: skip
+                                                              Headers(sub.headers), sub.body))  # fmt: skip
             except ODataError as error:
                 return _failed_change_set(subs, index, error)
         changeset.plan_calls(operations)
@@ -332,7 +334,6 @@ def handle_batch() -> Response:
             "A $batch request is multipart/mixed (with a boundary) or application/json; "
             f"not '{content_type or 'no Content-Type'}'.",
         )
-    prefer = request.headers.get("Prefer", "").lower()
-    if "continue-on-error" in prefer:
+    if parse_prefer(request.headers.get("Prefer")).continue_on_error:
         response.headers["Preference-Applied"] = "odata.continue-on-error"
     return response

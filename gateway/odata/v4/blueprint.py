@@ -7,6 +7,7 @@ produces a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -24,6 +25,7 @@ from gateway.odata.write.payload import decode_content_encoding
 log = logging.getLogger(__name__)
 
 ODATA_VERSION = "4.0"
+ODATA_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"]
 
 
 def create_blueprint() -> Blueprint:
@@ -65,18 +67,28 @@ def create_blueprint() -> Blueprint:
         if mapped is not None:
             return error_response(mapped)
         if isinstance(error, HTTPException) and error.code is not None:  # such as 405 from routing
-            return error_response(ODataError(error.code, type(error).__name__, str(error.description)))
+            allow = {k: v for k, v in error.get_headers() if k == "Allow"}
+            mapped = ODataError(error.code, type(error).__name__, str(error.description), headers=allow)
+            return error_response(mapped)
         log.exception("unexpected error serving %s", request.full_path)
         return error_response(
             ODataError(500, "InternalError", "The gateway failed unexpectedly; the error was logged.")
         )
 
-    bp.add_url_rule("/", "service_document", service_document, methods=["GET"])
-    bp.add_url_rule("/$metadata", "metadata", metadata, methods=["GET"])
-    bp.add_url_rule(
-        "/<path:resource>",
-        "resource",
-        resource,
-        methods=["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"],
-    )
+    bp.add_url_rule("/", "service_document", _get_only(service_document), methods=ODATA_METHODS)
+    bp.add_url_rule("/$metadata", "metadata", _get_only(metadata), methods=ODATA_METHODS)
+    bp.add_url_rule("/<path:resource>", "resource", resource, methods=ODATA_METHODS)
     return bp
+
+
+def _get_only(view: Callable[[], Response]) -> Callable[[], Response]:
+    """The service document and $metadata answer GET (and HEAD); other methods get an OData 405."""
+
+    def only_get() -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise ODataError(
+                405, "MethodNotAllowed", f"{request.path} only answers GET.", headers={"Allow": "GET"}
+            )
+        return view()
+
+    return only_get

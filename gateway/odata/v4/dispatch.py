@@ -14,11 +14,13 @@ from typing import Any
 from flask import Response, request
 
 from gateway.odata.http.errors import bad_request, not_found, not_implemented
-from gateway.odata.http.resource_path import KeyPredicate, ResourcePath, parse_resource_path
+from gateway.odata.http.resource_path import ResourcePath, parse_resource_path
 from gateway.odata.model.entities import EntitySet, NavigationProperty
+from gateway.odata.model.keys import key_condition, keyed_id
 from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
-from gateway.odata.read.execute import Page, Position, count_rows, read_page, soql_text
+from gateway.odata.read.execute import Page, count_rows, read_page, soql_text
+from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import parse_query_options
 from gateway.odata.v4 import batch, csdl, writes
@@ -36,9 +38,6 @@ from gateway.odata.v4.shape import (
 )
 from gateway.odata.write import etags
 from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiteral
-
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
 
 # --- service document and $metadata --------------------------------------------------------------------
 
@@ -75,7 +74,7 @@ def resource(resource: str) -> Response:
         if path.count:
             return _count(entity_set, None)
         return _collection(entity_set, fmt, path)
-    key = _resolve_key(entity_set, path.key)
+    key = key_condition(entity_set, path.key)
     if path.member is None:
         return _single(entity_set, key, fmt)
     nav = entity_set.navigation.get(path.member)
@@ -84,36 +83,15 @@ def resource(resource: str) -> Response:
     return _property(entity_set, key, path, fmt)
 
 
-def _resolve_key(entity_set: EntitySet, key: KeyPredicate) -> Condition:
-    """The condition that selects the keyed entity; 404 for keys that cannot exist."""
-    name = key.property or entity_set.key
-    prop = entity_set.property(name)
-    if prop is None or (key.property is not None and name != entity_set.key and not prop.external_id):
-        raise bad_request(
-            f"'{name}' is not a key of {entity_set.name}; use its Id or a published external ID.",
-            target=name,
-        )
-    if prop.name == "Id" and (len(key.value) not in (15, 18) or not set(key.value) <= _ID_CHARS):
-        raise not_found(f"No {entity_set.name} with key '{key.value}'.", target=entity_set.name)
-    return Comparison(Field((prop.name,)), "=", StringLiteral(key.value))
-
-
-def _options(path_text: str) -> tuple[Any, Position, dict[str, str]]:
-    """The query options (from the request, or those a $skiptoken carries), the paging position, and the
-    original request's options, which every nextLink keeps."""
+def _options(path_text: str) -> tuple[Any, PageState]:
+    """The query options (from the request, or those a $skiptoken carries) and the paging state, which
+    keeps the original request's options for every nextLink."""
     args = request.args
     token = args.get("$skiptoken")
     if token is None:
-        original = dict(args.items())
-        return parse_query_options(args), Position(), original
-    state = paging.decode_token(token, current_gateway().secret)
-    if state.get("path") != path_text:
-        raise bad_request("The $skiptoken belongs to another resource; follow @odata.nextLink as returned.")
-    original = dict(state["options"])
-    paging.check_options(args, paging.canonical_options(original))
-    after = tuple(state["after"]) if state.get("after") is not None else None
-    position = Position(after, state.get("served", 0), state.get("count"))
-    return parse_query_options(original), position, original
+        return parse_query_options(args), paging.PageState.first(path_text, args.items())
+    state = paging.state_from_token(token, current_gateway().secret, path_text, args)
+    return parse_query_options(state.options), state
 
 
 def _page_size() -> tuple[int, str | None]:
@@ -142,9 +120,7 @@ def _page_response(
     page: Page,
     fmt: JsonFormat,
     context_set: str,
-    path_text: str,
     options: Any,
-    original: dict[str, str],
     applied: str | None,
 ) -> Response:
     expansions = _expansions(plan)
@@ -156,15 +132,8 @@ def _page_response(
     shaper = _shaper(plan.entity_set, plan.select, expansions, fmt)
     body["value"] = [shaper.shape(r) for r in page.records]
     if page.next is not None:
-        state = {
-            "path": path_text,
-            "options": original,
-            "after": list(page.next.after or ()),
-            "served": page.next.served,
-            "count": page.next.count,
-        }
-        token = paging.encode_token(state, current_gateway().secret)
-        body["@odata.nextLink"] = paging.next_link(root, path_text, state["options"], token)
+        token = paging.encode_token(page.next.to_dict(), current_gateway().secret)
+        body["@odata.nextLink"] = paging.next_link(root, page.next.path, page.next.options, token)
     headers = {"Preference-Applied": applied} if applied else {}
     return json_response(body, content_type=fmt.content_type, **headers)
 
@@ -187,14 +156,14 @@ def _collection(
     on_empty: Any = None,
 ) -> Response:
     path_text = _path_text(path)
-    options, position, original = _options(path_text)
+    options, position = _options(path_text)
     plan = plan_read(bind(entity_set, current_gateway().model(), options))
     size, applied = _page_size()
     page = read_page(current_gateway().source, plan, page_size=size, position=position, extra=extra)
     if not page.records and position.after is None and on_empty is not None:
         on_empty()
     context = context_set or entity_set.name
-    return _page_response(plan, page, fmt, context, path_text, options, original, applied)
+    return _page_response(plan, page, fmt, context, options, applied)
 
 
 def _count(entity_set: EntitySet, extra: Condition | None) -> Response:
@@ -272,7 +241,7 @@ def _navigation(
     if path.raw_value:
         raise bad_request("$value applies to a property, not to a navigation property.")
     if nav.collection:
-        parent_id = key.right.value if isinstance(key, Comparison) and key.left.path == ("Id",) else None
+        parent_id = keyed_id(key)
         if parent_id is None:  # an alternate key: the lookup needs the Id
             parent_id = _existing_id(entity_set, key)
         link = Comparison(Field((nav.field,)), "=", StringLiteral(parent_id))

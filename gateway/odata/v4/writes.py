@@ -23,9 +23,11 @@ from typing import Any
 from flask import Response, request
 
 from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.http.headers import Preferences, effective_method, parse_prefer
 from gateway.odata.http.resource_path import KeyPredicate, ResourcePath
 from gateway.odata.http.source_errors import odata_error_from_write
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
+from gateway.odata.model.keys import key_property
 from gateway.odata.read.bind import bind
 from gateway.odata.read.execute import soql_text
 from gateway.odata.read.plan import plan_read
@@ -38,6 +40,7 @@ from gateway.odata.write.payload import (
     Operation,
     Problem,
     WritePayload,
+    allowed_methods,
     check_method_allowed,
     convert_entity,
     parse_entity_body,
@@ -48,29 +51,14 @@ from gateway.odata.write.payload import (
 from gateway.soql.syntax import Comparison, Field, Query, StringLiteral
 from gateway.source.connection import SourceError
 
-WRITE_METHODS = frozenset({"POST", "PATCH", "MERGE", "PUT", "DELETE"})
-TUNNELLED_METHODS = frozenset({"PATCH", "MERGE", "PUT", "DELETE"})
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
 
 def request_method() -> str:
-    """The method meant: ``X-HTTP-Method`` on a POST tunnels PATCH, MERGE, PUT or DELETE."""
-    tunnelled = request.headers.get("X-HTTP-Method")
-    if request.method != "POST" or not tunnelled:
-        return request.method
-    method = tunnelled.strip().upper()
-    if method not in TUNNELLED_METHODS:
-        raise bad_request(
-            f"X-HTTP-Method: {tunnelled} cannot be tunnelled over POST; use PATCH, MERGE, PUT or DELETE.",
-            target="X-HTTP-Method",
-        )
-    return method
+    """The method meant (``X-HTTP-Method`` tunnels PATCH, MERGE, PUT or DELETE over POST)."""
+    return effective_method(request.method, request.headers)
 
 
-def preferences() -> set[str]:
-    """The ``Prefer`` header's preferences, lower-cased (``return=minimal``, ...)."""
-    header = request.headers.get("Prefer") or ""
-    return {p.strip().lower().replace(" ", "") for p in header.split(",") if p.strip()}
+def preferences() -> Preferences:
+    return parse_prefer(request.headers.get("Prefer"))
 
 
 def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
@@ -80,15 +68,18 @@ def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
         raise bad_request("X-HTTP-Method: GET is not a write.")
     model = current_gateway().model()
     if path.count or path.raw_value:
-        raise ODataError(405, "MethodNotAllowed", f"{method} is not allowed on $count or $value.")
+        raise ODataError(
+            405, "MethodNotAllowed", f"{method} is not allowed on $count or $value.", headers={"Allow": "GET"}
+        )
     if path.key is None:
         if method != "POST":
-            check_method_allowed(model, entity_set, "update" if method != "DELETE" else "delete")
+            operation = "update" if method != "DELETE" else "delete"
+            check_method_allowed(model, entity_set, operation, single=False)
             raise ODataError(
                 405,
                 "MethodNotAllowed",
                 f"{method} needs one entity: {entity_set.name}('<Id>'). POST to the entity set creates.",
-                headers={"Allow": "GET, POST" if entity_set.insertable else "GET"},
+                headers={"Allow": allowed_methods(entity_set, single=False)},
             )
         return _create(model, entity_set, request.get_data())
     if path.member is not None:
@@ -105,7 +96,7 @@ def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
             405,
             "MethodNotAllowed",
             f"POST creates in an entity set ({entity_set.name}); to change this entity use PATCH.",
-            headers={"Allow": "GET, PATCH, PUT, DELETE"},
+            headers={"Allow": allowed_methods(entity_set, single=True)},
         )
     key_prop = _key_property(entity_set, path.key)
     if method == "DELETE":
@@ -120,16 +111,7 @@ def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
 
 
 def _key_property(entity_set: EntitySet, key: KeyPredicate) -> str:
-    """The property a key predicate names: the key (Id) or a published external ID; 404 for bad Ids."""
-    name = key.property or entity_set.key
-    prop = entity_set.property(name)
-    if prop is None or (prop.name != entity_set.key and not prop.external_id):
-        raise bad_request(
-            f"'{name}' is not a key of {entity_set.name}; use its Id or a published external ID.", target=name
-        )
-    if prop.name == entity_set.key and (len(key.value) not in (15, 18) or not set(key.value) <= _ID_CHARS):
-        raise not_found(f"No {entity_set.name} with key '{key.value}'.", target=entity_set.name)
-    return prop.name
+    return key_property(entity_set, key).name
 
 
 def _call(operation: Any, target: str | None) -> Any:
@@ -268,7 +250,7 @@ def _create(model: Model, entity_set: EntitySet, raw: bytes, extra: dict | None 
     source = current_gateway().source
     result = _call(lambda: source.create(entity_set.sobject, values), entity_set.name)
     record_id = result["id"]
-    if "return=minimal" in preferences():
+    if preferences().return_ == "minimal":
         return _no_content(entity_set, record_id, created=True, applied="return=minimal")
     return _entity_response(model, entity_set, record_id, 201, created=True)
 
@@ -315,7 +297,7 @@ def _update(model: Model, entity_set: EntitySet, record_id: str, replace: bool) 
 
 
 def _updated(model: Model, entity_set: EntitySet, record_id: str) -> Response:
-    if "return=representation" in preferences():
+    if preferences().return_ == "representation":
         response = _entity_response(model, entity_set, record_id, 200, created=False)
         response.headers["Preference-Applied"] = "return=representation"
         return response
@@ -342,7 +324,7 @@ def _upsert(model: Model, entity_set: EntitySet, field: str, value: str, replace
     record_id = result["id"]
     if not result.get("created"):
         return _updated(model, entity_set, record_id)
-    if "return=minimal" in preferences():
+    if preferences().return_ == "minimal":
         return _no_content(entity_set, record_id, created=True, applied="return=minimal")
     return _entity_response(model, entity_set, record_id, 201, created=True)
 

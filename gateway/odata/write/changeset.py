@@ -17,14 +17,17 @@ paths — each would need a read before the write, which a single all-or-none ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.http.headers import effective_method, parse_prefer
 from gateway.odata.http.resource_path import parse_resource_path
 from gateway.odata.http.source_errors import odata_error_from_write
 from gateway.odata.model.entities import EntitySet, Model
+from gateway.odata.model.keys import key_property
 from gateway.odata.write import payload
 from gateway.source.connection import SourceError
 
@@ -32,7 +35,6 @@ MAX_COLLECTION_RECORDS = 200
 MAX_COMPOSITE_SUBREQUESTS = 25
 ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 HALTED = "PROCESSING_HALTED"
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 @dataclass(frozen=True)
@@ -64,18 +66,11 @@ class Outcome:
     failed_index: int | None = None  # None with an error: it applies to the change set as a whole
 
 
-def _method_of(method: str, headers: dict[str, str]) -> str:
-    tunnelled = headers.get("x-http-method")
-    if method == "POST" and tunnelled:
-        return tunnelled.strip().upper()
-    return method
-
-
 def compile_operation(
-    model: Model, method: str, resource: str, headers: dict[str, str], body: bytes
+    model: Model, method: str, resource: str, headers: Mapping[str, str], body: bytes
 ) -> ChangeOperation:
     """Check one change-set request (``resource``: the URL path after the service root, undecoded)."""
-    method = _method_of(method, headers)
+    method = effective_method(method, headers)
     if method == "GET":
         raise bad_request("A change set may only contain writes; send GET requests outside change sets.")
     if method not in ("POST", "PATCH", "MERGE", "PUT", "DELETE"):
@@ -90,13 +85,13 @@ def compile_operation(
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
     if path.member is not None or path.count or path.raw_value:
         raise not_implemented("Inside a change set only entities can be written (Set or Set('key')).")
-    if_match = headers.get("if-match")
+    if_match = headers.get("If-Match")
     if if_match is not None and if_match.strip() != "*":
         raise not_implemented(
             "If-Match with an ETag is not supported inside a change set (it needs a read before the "
             "atomic write); send the conditional write on its own."
         )
-    minimal = "return=minimal" in headers.get("prefer", "").replace(" ", "").lower()
+    minimal = parse_prefer(headers.get("Prefer")).return_ == "minimal"
     sobject = {"type": entity_set.sobject}
     if method == "POST":
         if path.key is not None:
@@ -108,11 +103,8 @@ def compile_operation(
         raise ODataError(
             405, "MethodNotAllowed", f"{method} needs an entity: {entity_set.name}('<key>').", entity_set.name
         )
-    key_name = path.key.property or entity_set.key
-    if key_name != entity_set.key:
-        prop = entity_set.property(key_name)
-        if prop is None or not prop.external_id:
-            raise bad_request(f"'{key_name}' is not a key of {entity_set.name}.", target=key_name)
+    prop = key_property(entity_set, path.key)
+    if prop.name != entity_set.key:
         if method == "DELETE":
             raise not_implemented("Delete by external ID is not supported inside a change set; use the Id.")
         payload.check_method_allowed(model, entity_set, "upsert")
@@ -121,8 +113,6 @@ def compile_operation(
         record = {"attributes": sobject, **values, prop.name: path.key.value}
         return ChangeOperation("upsert", entity_set, record, prop.name, minimal)
     record_id = path.key.value
-    if len(record_id) not in (15, 18) or not set(record_id) <= _ID_CHARS:
-        raise not_found(f"No {entity_set.name} with key '{record_id}'.", target=entity_set.name)
     if method == "DELETE":
         payload.check_method_allowed(model, entity_set, "delete")
         return ChangeOperation("delete", entity_set, record_id)

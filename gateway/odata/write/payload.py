@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 from gateway.odata.http.errors import ODataError, not_implemented
 from gateway.odata.http.resource_path import parse_key
 from gateway.odata.model.entities import EntitySet, Model, Property
+from gateway.odata.model.keys import is_salesforce_id
 
 Operation = Literal["create", "update", "replace", "upsert", "delete"]
 
@@ -45,7 +46,6 @@ _DATETIME = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?(Z|[+-]\d{2}:\d{2})$", re.I
 )
 _TIME = re.compile(r"^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,12}))?)?$")
-_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 _BIND_SUFFIX = "@odata.bind"
 
 
@@ -97,9 +97,14 @@ def writable_anywhere(model: Model) -> bool:
     return any(s.insertable or s.updatable or s.deletable for s in model.entity_sets.values())
 
 
-def check_method_allowed(model: Model, entity_set: EntitySet, operation: Operation) -> None:
-    """405 with ``Allow`` when ``operation`` is not published for ``entity_set``."""
-    single = operation != "create"
+def check_method_allowed(
+    model: Model, entity_set: EntitySet, operation: Operation, *, single: bool | None = None
+) -> None:
+    """405 with ``Allow`` when ``operation`` is not published for ``entity_set``.
+
+    ``Allow`` names what the addressed resource accepts: the entity set (``single=False``) or one of its
+    entities (default: an entity for every operation but create)."""
+    single = operation != "create" if single is None else single
     allow = allowed_methods(entity_set, single=single)
     if not writable_anywhere(model):
         raise ODataError(
@@ -329,7 +334,7 @@ def _bind(
             f"{nav.target_set}('<Id>').",
             target=name,
         )
-    if not _ID.match(key.value):
+    if not is_salesforce_id(key.value):
         problems.append(Problem(name, f"{name}@odata.bind: '{key.value}' is not a Salesforce Id."))
         return
     values[nav.field] = key.value
@@ -375,7 +380,7 @@ def _string(prop: Property, value: Any) -> str:
         raise ValueProblem(f"expected a string, got {_shown(value)}.")
     if prop.max_length is not None and len(value) > prop.max_length:
         raise ValueProblem(f"the value has {len(value)} characters; at most {prop.max_length} are allowed.")
-    if prop.sf_type in ("id", "reference") and value and not _ID.match(value):
+    if prop.sf_type in ("id", "reference") and value and not is_salesforce_id(value):
         raise ValueProblem(f"'{value}' is not a Salesforce Id (15 or 18 letters and digits).")
     if prop.describe.get("restrictedPicklist") and value:
         chosen = value.split(";") if prop.sf_type == "multipicklist" else [value]

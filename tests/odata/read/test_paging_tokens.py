@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.tokens import secret_from_env
 from gateway.odata.read.paging import (
     INVALID_TOKEN_MESSAGE,
     PageState,
@@ -23,7 +24,6 @@ from gateway.odata.read.paging import (
     encode_token,
     next_link,
     page_size,
-    secret_from_env,
 )
 
 SECRET = b"s3cret-shared-by-every-instance"
@@ -84,7 +84,8 @@ def test_another_process_with_the_same_gateway_secret_decodes_the_token() -> Non
     environ = {"GATEWAY_SECRET": "shared-by-every-instance-behind-one-url"}
     token = encode_token(TYPICAL.to_dict(), secret_from_env(environ)[0])
     program = (
-        "import json, sys; from gateway.odata.read.paging import decode_token, secret_from_env;"
+        "import json, sys; from gateway.odata.read.paging import decode_token;"
+        "from gateway.odata.http.tokens import secret_from_env;"
         "print(json.dumps(decode_token(sys.argv[1], secret_from_env({'GATEWAY_SECRET': sys.argv[2]})[0])))"
     )
     done = subprocess.run(

@@ -270,6 +270,32 @@ def test_methods_a_set_does_not_allow_are_405_with_allow(client, store):
     assert response.status_code == 405 and response.headers["Allow"] == "GET, POST"
 
 
+def test_allow_is_what_the_publication_allows_for_that_set(client, source, store, tmp_path):
+    # POST on an entity: the Allow header names the methods this set's entities really accept.
+    (tmp_path / "update_only.toml").write_text(
+        '[[entity_set]]\nsobject = "Account"\nfields = ["Name"]\nwritable = ["Name"]\ninsertable = false\n'
+    )
+    update_only = create_app(
+        metadata_path=tmp_path, source=source, environ={}, host="127.0.0.1", embedded=True
+    )
+    account = an_id(store, "Account")
+    response = update_only.test_client().post(f"/odata/Account('{account}')", json={"Name": "x"})
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, PATCH, PUT"
+    response = update_only.test_client().delete("/odata/Account")
+    assert response.status_code == 405 and response.headers["Allow"] == "GET"
+    response = client.post(f"/odata/User('{an_id(store, 'User')}')", json={"Title": "x"})
+    assert response.status_code == 405 and response.headers["Allow"] == "GET"
+    response = client.delete("/odata/User")
+    assert response.status_code == 405 and response.headers["Allow"] == "GET"
+    response = client.post(f"/odata/Account('{an_id(store, 'Account')}')/Name/$value", data="x")
+    assert response.status_code == 405 and response.headers["Allow"] == "GET"
+    # The service document and $metadata answer GET only, with an OData error body.
+    for path in ("/odata/", "/odata/$metadata"):
+        response = client.post(path)
+        assert response.status_code == 405 and response.headers["Allow"] == "GET"
+        assert error_of(response)["code"] == "MethodNotAllowed"
+
+
 def test_metadata_declares_what_may_be_written(client):
     xml = client.get("/odata/$metadata").get_data(as_text=True)
     account = xml[

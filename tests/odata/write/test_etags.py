@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.odata.http import csrf
+from gateway.odata.http import csrf, tokens
 from gateway.odata.http.errors import ODataError
 from gateway.odata.write.etags import check_if_match, etag_of, matches, parse_etags
 
@@ -61,8 +61,16 @@ def test_csrf_tokens_are_signed_bound_to_the_principal_and_expire():
     assert not csrf.is_valid(token, secret, "alice", now=1000 + csrf.TOKEN_LIFETIME_SECONDS + 1)
     assert not csrf.is_valid(token, secret, "bob", now=1000)
     assert not csrf.is_valid(token, b"t" * 32, "alice", now=1000)
-    expiry, mac = token.split(".")
-    assert not csrf.is_valid(f"{int(expiry) + 9999}.{mac}", secret, "alice", now=1000)
+    # The expiry is signed: a token claiming a later one (or altered in any character) is refused.
+    later = tokens.sign({"e": 1000 + 9999}, b"forged" * 6, csrf.PURPOSE, bound_to="alice")
+    assert not csrf.is_valid(later, secret, "alice", now=1000)
+    for position in range(len(token)):
+        altered = token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
+        assert not csrf.is_valid(altered, secret, "alice", now=1000)
+    # A skiptoken signed with the same secret is not a CSRF token.
+    assert not csrf.is_valid(
+        tokens.sign({"e": 10**9}, secret, "gateway.odata.paging.skiptoken"), secret, "alice"
+    )
     for junk in ("", "Fetch", ".", "abc.def", "1" * 40 + ".x"):
         assert not csrf.is_valid(junk, secret, "alice", now=1000)
 
