@@ -2,8 +2,10 @@
 
 Every request under ``/services/data/<version>/`` passes the same gate, in Salesforce's order: a valid
 session (else 401 INVALID_SESSION_ID, uncounted), the API limit (else 403 REQUEST_LIMIT_EXCEEDED, uncounted),
-then it counts, then the version must exist (else 404 NOT_FOUND). Paths work with or without a trailing
-slash. Every failure answers in Salesforce's error shape; an unexpected exception becomes 500
+then it counts, then the version must exist (else 404 NOT_FOUND). With a security model
+(``LocalOrgConfig.security``) the request then runs as the session's user (``access.acting_as``): describes,
+queries, record reads and writes show and allow only what that user may. Paths work with or without a
+trailing slash. Every failure answers in Salesforce's error shape; an unexpected exception becomes 500
 UNKNOWN_EXCEPTION (logged), never a trace.
 """
 
@@ -31,6 +33,7 @@ from gateway.soql.parser import SoqlSyntaxError, parse_soql
 from gateway.soql.syntax import Field
 
 from . import composite, engine
+from .access import OrgSecurity, start_acting, stop_acting
 from .accounting import LIMIT_INFO_HEADER, ApiAccounting
 from .auth import Authority, Session, token_blueprint
 from .config import LocalOrgConfig
@@ -68,6 +71,7 @@ class LocalOrg:
     config: LocalOrgConfig
     store: Any  # store.Store
     authority: Authority
+    security: OrgSecurity | None
     accounting: ApiAccounting
     cursors: CursorRegistry
     request_log: RequestLog
@@ -78,21 +82,24 @@ def create_app(config: LocalOrgConfig, store: Any) -> Flask:
     app = Flask(__name__)
     app.wsgi_app = _TrailingSlashInsensitive(app.wsgi_app)
     app.json.sort_keys = False  # Salesforce's key order (totalSize, done, nextRecordsUrl, records)
+    security = OrgSecurity(config.security, store) if config.security is not None else None
     org = LocalOrg(
         config=config,
         store=store,
-        authority=Authority(config),
+        authority=Authority(config, security),
+        security=security,
         accounting=ApiAccounting(config.api_limit),
         cursors=CursorRegistry(config.clock),
         request_log=RequestLog(config.request_log, config.clock),
     )
     app.extensions["localorg"] = org
     store.running_user_id = config.user_id
-    app.register_blueprint(token_blueprint(org.authority))
+    app.register_blueprint(token_blueprint(org.authority, lambda user_id: _user_record(store, user_id)))
     app.register_blueprint(data_blueprint())
     app.before_request(_refuse_oversized_request_head)
     app.before_request(_gate)
     app.after_request(_finish)
+    app.teardown_request(_stop_acting)
     app.register_error_handler(SalesforceError, _salesforce_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -179,12 +186,28 @@ def _gate() -> None:
         return
     org = _org()
     g.session = org.authority.session_for(request.headers.get("Authorization"))
+    g.access = org.security.access_for(g.session.username) if org.security else None
+    g.acting = start_acting(g.access)
     g.authenticated = True
     g.api_usage = org.accounting.count_request()
     version = _known_version(match.group(1))
     if version is None:
         raise not_found()
     g.api_version = version
+
+
+def _stop_acting(_error: BaseException | None) -> None:
+    acting = g.pop("acting", None)
+    if acting is not None:
+        stop_acting(acting)
+
+
+def _user_record(store: Any, user_id: str) -> dict | None:
+    """The User record of an Id (for userinfo), or None when the org has no such record."""
+    try:
+        return store.get("User", user_id)
+    except SalesforceError:
+        return None
 
 
 def _finish(response: Response) -> Response:
@@ -355,9 +378,16 @@ def full_describe(sobject: Any, version: str) -> dict:
     return describe
 
 
+def _schema() -> Any:
+    """The schema as the running user sees it."""
+    access = g.get("access")
+    return access.schema if access is not None else _org().store.schema
+
+
 def _sobject(name: str) -> Any:
-    """The schema object named in the path; 404 NOT_FOUND as Salesforce answers for unknown objects."""
-    sobject = _org().store.schema.get(name)
+    """The schema object named in the path, as the running user's describe shows it; 404 NOT_FOUND as
+    Salesforce answers for unknown objects (and objects the user cannot read)."""
+    sobject = _schema().get(name)
     if sobject is None:
         raise not_found()
     return sobject
@@ -414,7 +444,7 @@ def data_blueprint() -> Blueprint:
 
     @bp.get("/<vtag>/sobjects")
     def describe_global(vtag: str):
-        types = _org().store.schema.types
+        types = _schema().types
         return _json(
             {
                 "encoding": "UTF-8",
@@ -443,6 +473,10 @@ def data_blueprint() -> Blueprint:
     def read(vtag: str, name: str, record_id: str):
         sobject = _sobject(name)
         record = _org().store.get(sobject.name, record_id, g.api_version)
+        access = g.get("access")
+        if access is not None:
+            access.check_visible(_org().store.sobject(sobject.name), record["Id"])
+            record = {k: v for k, v in record.items() if k == "attributes" or sobject.field(k) is not None}
         fields = request.args.get("fields")
         if fields is not None:
             record = _only_fields(sobject, record, fields)
@@ -602,7 +636,11 @@ def _run_query(resource: str) -> Response:
     batch_size = min(batch_size, max_batch_size)
     with org.store.lock:
         result = engine.execute(
-            org.store, soql, include_deleted=resource == "queryAll", api_version=g.api_version
+            org.store,
+            soql,
+            include_deleted=resource == "queryAll",
+            api_version=g.api_version,
+            access=g.get("access"),
         )
         records = result.next_batch(batch_size)
     cursor = None

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import ids
+from .security import SecurityModel
 
 DEFAULT_API_LIMIT = 15000
 DEFAULT_TOKEN_LIFETIME = 2 * 60 * 60  # Salesforce's default session timeout: two hours
@@ -32,6 +33,9 @@ class LocalOrgConfig:
     api_limit: int = DEFAULT_API_LIMIT
     # PEM text or a path to a PEM file (X.509 certificate or public key) for the JWT bearer grant.
     jwt_certificate: str | None = None
+    # Users, roles, profiles and sharing defaults (security.load_security); None: only the configured user,
+    # who sees and does everything.
+    security: SecurityModel | None = None
     request_log: str | None = None
     # The instance URL reported by the token endpoint; None: the URL the request came in on.
     instance_url: str | None = None

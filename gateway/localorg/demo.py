@@ -125,6 +125,12 @@ TITLES = ["CEO", "CFO", "CTO", "VP, Sales", "VP, Marketing", "Director of Operat
           "SVP, Technology", "Regional Director", "Analyst", "Chef d'équipe"]  # fmt: skip
 DEPARTMENTS = ["Sales", "Marketing", "Finance", "Engineering", "Operations", "IT", "Procurement",
                "Customer Success", "Legal", "R&D"]  # fmt: skip
+# The demo sales team (user index: first name, last name, username, title, index of their manager).
+SALES_TEAM = {
+    1: ("Dana", "Whitfield", "manager@localorg.test", "Sales Manager", 0),
+    2: ("Eli", "Navarro", "rep.east@localorg.test", "Account Executive, East", 1),
+    3: ("Wendy", "Park", "rep.west@localorg.test", "Account Executive, West", 0),
+}
 USER_TITLES = ["Account Executive", "Sales Rep", "Support Agent", "Manager"]
 FREE_MAIL = ["gmail.com", "outlook.com", "yahoo.com", "proton.me", "example.org"]
 # Stage, probability, forecast category (API value), forecast category name, closed, won.
@@ -304,7 +310,8 @@ def _phone(rand: Random) -> str:
 
 
 def _users(rand: Random, user_ids: list[str]) -> list[dict]:
-    # User 1 is the local org's API user (LocalOrgConfig's default username and user Id).
+    # User 1 is the local org's API user (LocalOrgConfig's default username and user Id); users 2-4 are the
+    # sales team of the demo security model (data/demo_security.toml).
     users = []
     for index, user_id in enumerate(user_ids):
         if index == 0:
@@ -312,6 +319,9 @@ def _users(rand: Random, user_ids: list[str]) -> list[dict]:
         else:
             first, last = _pick(rand, FIRST_NAMES), _pick(rand, LAST_NAMES)
             username = f"{ascii_fold(first)}.{ascii_fold(last)}{index}@demo.localorg.test"
+        team_member = SALES_TEAM.get(index)
+        if team_member is not None:
+            first, last, username, _title, _manager = team_member
         created, modified, _ = _timestamps(rand, index, len(user_ids) * 50)
         users.append(
             {
@@ -328,7 +338,7 @@ def _users(rand: Random, user_ids: list[str]) -> list[dict]:
                 "Phone": _phone(rand),
                 "Alias": (ascii_fold(first)[:1] + ascii_fold(last))[:8] or f"user{index}",
                 "CommunityNickname": f"{ascii_fold(first)}{index}",
-                "IsActive": index == 0 or rand() < 0.9,
+                "IsActive": index == 0 or rand() < 0.9 or team_member is not None,
                 "TimeZoneSidKey": _pick(
                     rand,
                     [
@@ -350,6 +360,8 @@ def _users(rand: Random, user_ids: list[str]) -> list[dict]:
                 "SystemModstamp": modified,
             }
         )
+        if team_member is not None:
+            users[-1].update(Title=team_member[3], ManagerId=user_ids[team_member[4]])
     return users
 
 

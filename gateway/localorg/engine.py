@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.soql.parser import SoqlSyntaxError, Token, error_layout, parse_soql, tokenize
 from gateway.soql.syntax import (
@@ -59,6 +59,9 @@ from gateway.soql.syntax import (
 from . import date_literals, ids, records
 from .errors import SalesforceError, invalid_type
 from .schema import SObjectType
+
+if TYPE_CHECKING:
+    from .access import UserAccess
 
 MAX_OFFSET = 2000
 MAX_RELATIONSHIP_DEPTH = 5
@@ -304,9 +307,19 @@ class _Plan:
 
 
 class _Planner:
-    def __init__(self, store: Any, soql: str, now: dt.datetime, api_version: str, include_deleted: bool):
+    def __init__(
+        self,
+        store: Any,
+        soql: str,
+        now: dt.datetime,
+        api_version: str,
+        include_deleted: bool,
+        access: UserAccess | None = None,
+    ):
         self.store = store
-        self.schema = store.schema
+        self.access = access
+        # names resolve against what the running user's describe shows: unreadable is unknown
+        self.schema = access.schema if access is not None else store.schema
         self.locator = _Locator(soql)
         self.now = now
         self.api_version = api_version
@@ -338,6 +351,8 @@ class _Planner:
         conditions, params = [], []
         if not self.include_deleted:
             conditions.append('t0."IsDeleted" = 0')
+        if self.access is not None:
+            conditions.append(self.access.visibility_sql(sobject.name, "t0"))
         if query.where is not None:
             sql, where_params = self.condition(plan, query.where)
             conditions.append(sql)
@@ -399,11 +414,17 @@ class _Planner:
             join = plan.joins.get(key)
             if join is None:
                 join_alias = f"t{len(plan.joins) + 1}"
+                # a parent the running user cannot see comes back null, as in Salesforce
+                visible = (
+                    ""
+                    if self.access is None
+                    else f" AND {self.access.visibility_sql(target.name, join_alias)}"
+                )
                 join = _Join(
                     join_alias,
                     target,
                     f'LEFT JOIN "{target.name}" AS {join_alias} '
-                    f'ON {join_alias}."Id" = {alias}."{parent[0]["name"]}"',
+                    f'ON {join_alias}."Id" = {alias}."{parent[0]["name"]}"{visible}',
                 )
                 plan.joins[key] = join
             steps.append((parent[0]["relationshipName"], join.alias))
@@ -870,8 +891,13 @@ def execute(
     include_deleted: bool = False,
     api_version: str = "59.0",
     now: dt.datetime | Callable[[], dt.datetime] | None = None,
+    access: UserAccess | None = None,
 ) -> QueryResult:
-    """Run a SOQL statement on the store; raises ``SalesforceError`` as Salesforce would."""
+    """Run a SOQL statement on the store; raises ``SalesforceError`` as Salesforce would.
+
+    With ``access`` it runs as that user: only the objects and fields they can read exist, and only the
+    records they can see match (root, parent lookups, child subqueries and counts alike).
+    """
     if len(soql_text) > MAX_STATEMENT_LENGTH:
         raise SalesforceError(
             400, "MALFORMED_QUERY", f"SOQL statements cannot be longer than {MAX_STATEMENT_LENGTH} characters"
@@ -890,10 +916,10 @@ def execute(
         now = now()
     if now is None:
         now = store.now() if callable(getattr(store, "now", None)) else dt.datetime.now(dt.UTC)
-    planner = _Planner(store, soql_text, now, api_version, include_deleted)
+    planner = _Planner(store, soql_text, now, api_version, include_deleted, access)
     if callable(getattr(store, "purge_recycle_bin", None)):
         store.purge_recycle_bin()  # what the recycle bin held past its retention is gone
-    sobject = store.schema.get(query.sobject)
+    sobject = planner.schema.get(query.sobject)
     if sobject is None:
         error = invalid_type(query.sobject)
         raise planner.locator.error(400, error.error_code, error.message, query.sobject, after_from=True)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import ids, records, validation
+from .access import running_access
 from .engine import COLLATION, register_sql_functions
 from .errors import SalesforceError, invalid_type, not_found
 from .schema import Schema, SObjectType
@@ -358,11 +359,16 @@ class Store:
                 )
 
     def _insert(self, sobject: SObjectType, values: dict) -> str:
+        access = running_access()
+        if access is not None:  # the running user's object permission and field security come first
+            validation.prepare_write(access.check_create(sobject), values, creating=True)
         stored = validation.prepare_write(sobject, values, creating=True)
         validation.check_references(self.schema, sobject, stored, self.record_state)
         self.check_unique(sobject, stored)
         now, stamp = self._timestamps()
         row = self._defaults_on_create(sobject)
+        if access is not None and "OwnerId" in row:
+            row["OwnerId"] = access.user_id
         row.update(stored)
         row["Id"] = ids.make_id(sobject.key_prefix, self._allocate(sobject, 1))
         row.update(self._system_values(sobject, created=now, modified=now, stamp=stamp))
@@ -389,6 +395,10 @@ class Store:
             raise SalesforceError(
                 400, "INVALID_ID_FIELD", f"Id in body does not match the record: {given_id}"
             )
+        access = running_access()
+        if access is not None:
+            view = access.check_update(sobject, stored_id, collection=collection)
+            validation.prepare_write(view, body, creating=False)
         changes = validation.prepare_write(sobject, body, creating=False)
         validation.check_references(self.schema, sobject, changes, self.record_state)
         self.check_unique(sobject, changes, stored_id)
@@ -406,6 +416,9 @@ class Store:
 
     def _delete(self, sobject: SObjectType, record_id: Any, *, collection: bool = False) -> str:
         stored_id = self._locate(sobject, record_id, collection=collection)
+        access = running_access()
+        if access is not None:
+            access.check_delete(sobject, stored_id, collection=collection)
         now, stamp = self._timestamps()
         changes = {"IsDeleted": 1, **self._system_values(sobject, modified=now, stamp=stamp)}
         self._update_row(sobject, stored_id, changes)
