@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,10 @@ HELP = "run the local org (a Salesforce stand-in on SQLite) over HTTP"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8500
 DEFAULT_ROWS = 1000
+
+
+class StartupError(ValueError):
+    """A configuration the local org cannot start with; the message says what to fix."""
 
 
 @dataclass
@@ -42,12 +47,21 @@ def build_local_org(
     request_log: str | None = None,
     url: str | None = None,
     recycle_days: int | None = None,
+    security_path: str | None = None,
+    jwt_cert: str | None = None,
 ) -> LocalOrg:
-    """The local org app: schema (default: the demo org), data (file, existing database, or demo data)."""
+    """The local org app: schema (default: the demo org), data (file, existing database, or demo data).
+
+    The security model is the file ``security_path``; without one, the demo org (demo schema, no data file)
+    gets the demo sales team's model (``data/demo_security.toml``), any other org none (one all-seeing user).
+    ``jwt_cert`` is the PEM certificate (or public key) that verifies JWT bearer assertions.
+    """
     from gateway.localorg import demo
     from gateway.localorg.api import create_app
+    from gateway.localorg.auth import load_public_key
     from gateway.localorg.config import LocalOrgConfig
     from gateway.localorg.schema import load_schema
+    from gateway.localorg.security import DEMO_SECURITY_PATH, load_security
     from gateway.localorg.store import DEFAULT_RECYCLE_DAYS, Store
 
     schema = load_schema(schema_path or demo.DEMO_SCHEMA_PATH)
@@ -63,7 +77,18 @@ def build_local_org(
     else:
         demo.load_demo(store, accounts=rows)
         data_source = f"generated demo data ({rows} Accounts)"
-    settings: dict = {"token": token, "request_log": request_log}
+    if jwt_cert is not None:
+        try:
+            load_public_key(jwt_cert)
+        except (OSError, ValueError) as error:
+            raise StartupError(
+                f"JWT certificate {jwt_cert}: not a readable PEM certificate or public key"
+            ) from error
+    if security_path is None and schema_path is None and data_path is None:
+        security_path = str(DEMO_SECURITY_PATH)
+    settings: dict = {"token": token, "request_log": request_log, "jwt_certificate": jwt_cert}
+    if security_path is not None:
+        settings["security"] = load_security(security_path)
     if api_limit is not None:
         settings["api_limit"] = api_limit
     if url:
@@ -96,8 +121,17 @@ def credentials_text(url: str, local_org: LocalOrg) -> str:
     ]
     if config.token:
         lines.append(f"  access token    {config.token} (fixed, never expires)")
+    if config.jwt_certificate:
+        lines.append("  JWT bearer      assertions signed for the certificate given (iss = the client id)")
+    lines.append(f"  API limit       {config.api_limit} requests")
+    security = config.security
+    if security is not None:
+        lines += ["", "Users (OAuth password grant with the client above; JWT bearer with sub = username):"]
+        for user in security.users.values():
+            role = f", role {user.role}" if user.role else ""
+            password = "(own password)" if user.password else f"password {config.password}"
+            lines.append(f"  {user.username:<32} {user.profile}{role}; {password}")
     lines += [
-        f"  API limit       {config.api_limit} requests",
         "",
         "Reach it with these environment variables:",
         f"  export SF_INSTANCE_URL={url}",
@@ -137,6 +171,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-limit", type=int, metavar="N", help="daily API request limit (default 15000)")
     parser.add_argument("--token", metavar="TOKEN", help="a fixed access token that is always valid")
     parser.add_argument(
+        "--security",
+        metavar="FILE",
+        help="security model: users, roles, profiles, sharing defaults (TOML; default: the demo model "
+        "for the demo org, none otherwise)",
+    )
+    parser.add_argument(
+        "--jwt-cert",
+        metavar="FILE",
+        help="PEM certificate (or public key) verifying JWT bearer grant assertions",
+    )
+    parser.add_argument(
         "--recycle-days",
         type=_positive,
         metavar="N",
@@ -163,7 +208,19 @@ def run(args: argparse.Namespace) -> int:
     server = make_server(args.host, args.port, _pending_app, threaded=True)
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{server.server_port}"
-    local_org = build_local_org(
+    try:
+        local_org = _build_from_args(args, url)
+    except ValueError as error:  # a bad security file or certificate: say so, no trace
+        server.server_close()
+        print(f"gateway localorg: {error}", file=sys.stderr)
+        return 2
+    server.app = local_org.app
+    print(credentials_text(url, local_org), flush=True)
+    return run_until_interrupted(server)
+
+
+def _build_from_args(args: argparse.Namespace, url: str) -> LocalOrg:
+    return build_local_org(
         schema_path=args.schema,
         data_path=args.data,
         db_path=args.db,
@@ -173,10 +230,9 @@ def run(args: argparse.Namespace) -> int:
         request_log=args.request_log,
         url=url,
         recycle_days=args.recycle_days,
+        security_path=args.security,
+        jwt_cert=args.jwt_cert,
     )
-    server.app = local_org.app
-    print(credentials_text(url, local_org), flush=True)
-    return run_until_interrupted(server)
 
 
 def _pending_app(environ: dict, start_response: Callable) -> list[bytes]:
@@ -201,4 +257,6 @@ def localorg_from_env(environ: Mapping[str, str] = os.environ) -> LocalOrg:
         request_log=environ.get("LOCALORG_REQUEST_LOG") or None,
         url=environ.get("LOCALORG_URL") or None,
         recycle_days=number("LOCALORG_RECYCLE_DAYS"),
+        security_path=environ.get("LOCALORG_SECURITY") or None,
+        jwt_cert=environ.get("LOCALORG_JWT_CERT") or None,
     )

@@ -14,6 +14,7 @@ from gateway.localorg.api import create_app as create_localorg_app
 from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
 from gateway.localorg.schema import load_schema
+from gateway.localorg.security import DEMO_SECURITY_PATH, load_security
 from gateway.localorg.store import Store
 from gateway.source.connection import SourceConnection
 
@@ -27,7 +28,8 @@ def embedded_source(
     store = Store(load_schema(DEMO_SCHEMA_PATH))
     load_demo(store, accounts=accounts)
     token = secrets.token_urlsafe(24)
-    config = LocalOrgConfig(token=token)
+    # the demo sales team can log in too; the gateway's own token is the admin's, who sees everything
+    config = LocalOrgConfig(token=token, security=load_security(DEMO_SECURITY_PATH))
     if api_limit is not None:
         config.api_limit = api_limit
     app = create_localorg_app(config, store)

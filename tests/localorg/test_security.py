@@ -10,7 +10,6 @@ import json
 
 import jwt
 import pytest
-from tests.localorg.test_auth import make_key_and_certificate
 
 from gateway.localorg import demo
 from gateway.localorg.api import create_app
@@ -18,6 +17,7 @@ from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.schema import load_schema
 from gateway.localorg.security import DEMO_SECURITY_PATH, SecurityFileError, load_security, parse_security
 from gateway.localorg.store import Store
+from tests.localorg.test_auth import make_key_and_certificate
 
 TOKEN_URL = "/services/oauth2/token"
 DATA = "/services/data/v59.0"
