@@ -472,16 +472,7 @@ def data_blueprint() -> Blueprint:
     @bp.get("/<vtag>/sobjects/<name>/<record_id>")
     def read(vtag: str, name: str, record_id: str):
         sobject = _sobject(name)
-        record = _org().store.get(sobject.name, record_id, g.api_version)
-        access = g.get("access")
-        if access is not None:
-            access.check_visible(_org().store.sobject(sobject.name), record["Id"])
-            record = {k: v for k, v in record.items() if k == "attributes" or sobject.field(k) is not None}
-        fields = request.args.get("fields")
-        if fields is not None:
-            record = _only_fields(sobject, record, fields)
-        g.rows = 1
-        return _json(record)
+        return _record_response(sobject, _org().store.get(sobject.name, record_id, g.api_version))
 
     @bp.patch("/<vtag>/sobjects/<name>/<record_id>")
     def update(vtag: str, name: str, record_id: str):
@@ -505,12 +496,7 @@ def data_blueprint() -> Blueprint:
         )
         if several is not None:
             return several
-        record = store.get(sobject.name, record_id, g.api_version)
-        fields = request.args.get("fields")
-        if fields is not None:
-            record = _only_fields(sobject, record, fields)
-        g.rows = 1
-        return _json(record)
+        return _record_response(sobject, store.get(sobject.name, record_id, g.api_version))
 
     @bp.delete("/<vtag>/sobjects/<name>/<field>/<path:value>")
     def delete_by_external_id(vtag: str, name: str, field: str, value: str):
@@ -604,6 +590,20 @@ def _unless_several(sobject_name: str, call: Callable[..., Any], *args: Any) -> 
 
 def _session() -> Session:
     return g.session
+
+
+def _record_response(sobject: Any, record: dict) -> Response:
+    """A record read by Id or external ID, as the running user may see it (``?fields=`` applied):
+    404 NOT_FOUND for a record they cannot see, fields they cannot read left out."""
+    access = g.get("access")
+    if access is not None:
+        access.check_visible(_org().store.sobject(sobject.name), record["Id"])
+        record = {k: v for k, v in record.items() if k == "attributes" or sobject.field(k) is not None}
+    fields = request.args.get("fields")
+    if fields is not None:
+        record = _only_fields(sobject, record, fields)
+    g.rows = 1
+    return _json(record)
 
 
 def _only_fields(sobject: Any, record: dict, fields: str) -> dict:

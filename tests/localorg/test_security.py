@@ -447,3 +447,12 @@ def test_the_demo_model_file_is_valid_json_free_toml():
     assert json.dumps(sorted(model.roles)) == json.dumps(
         sorted(["CEO", "Sales Manager", "Sales Rep East", "Sales Rep West"])
     )
+
+
+def test_a_record_read_by_external_id_is_as_private_as_by_id(client, demo_data, user_ids):
+    account = next(a for a in demo_data["Account"] if a["OwnerId"] == user_ids[EAST])
+    path = f"{DATA}/sobjects/Account/External_Id__c/{account['External_Id__c']}"
+    assert client.get(path, headers=as_user(client, WEST)).status_code == 404
+    east = client.get(path, headers=as_user(client, EAST))
+    assert east.status_code == 200
+    assert east.get_json()["Id"] == account["Id"] and "AnnualRevenue" not in east.get_json()
