@@ -1,0 +1,74 @@
+"""A small XML writer for the V2 documents: ElementTree elements out with the usual OData V2 prefixes.
+
+ElementTree's own serializer cannot put a default namespace beside unqualified attributes and invents
+``ns0`` prefixes; clients of OData V2 expect ``edmx``, ``m``, ``d`` and an unprefixed Atom or EDM namespace.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape, quoteattr
+
+EDMX_NS = "http://schemas.microsoft.com/ado/2007/06/edmx"
+EDM_NS = "http://schemas.microsoft.com/ado/2008/09/edm"
+M_NS = "http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"
+D_NS = "http://schemas.microsoft.com/ado/2007/08/dataservices"
+SAP_NS = "http://www.sap.com/Protocols/SAPData"
+APP_NS = "http://www.w3.org/2007/app"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+PREFIXES = {
+    XML_NS: "xml",
+    EDMX_NS: "edmx",
+    M_NS: "m",
+    D_NS: "d",
+    SAP_NS: "sap",
+    APP_NS: "app",
+    ATOM_NS: "atom",
+}
+
+
+def q(namespace: str, name: str) -> str:
+    """The ElementTree name of ``name`` in ``namespace``."""
+    return f"{{{namespace}}}{name}"
+
+
+def _name(qualified: str, prefixes: dict[str, str]) -> str:
+    if not qualified.startswith("{"):
+        return qualified
+    uri, _, local = qualified[1:].partition("}")
+    prefix = prefixes[uri]
+    return f"{prefix}:{local}" if prefix else local
+
+
+def _write(element: ET.Element, prefixes: dict[str, str], out: list[str], root: bool) -> None:
+    name = _name(element.tag, prefixes)
+    out.append(f"<{name}")
+    if root:
+        used = {n[1:].partition("}")[0] for e in element.iter() for n in (e.tag, *e.attrib) if n[0] == "{"}
+        for uri, prefix in prefixes.items():
+            if uri in used and uri != XML_NS:
+                out.append(f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}")
+    for key, value in element.attrib.items():
+        out.append(f" {_name(key, prefixes)}={quoteattr(value)}")
+    if element.text is None and not len(element):
+        out.append("/>")
+        return
+    out.append(">")
+    if element.text:
+        out.append(escape(element.text))
+    for child in element:
+        _write(child, prefixes, out, False)
+    out.append(f"</{name}>")
+
+
+def to_xml(element: ET.Element, default_namespace: str | None = None) -> bytes:
+    """An element tree as a UTF-8 XML document: ``default_namespace`` unprefixed, the others with their
+    usual prefixes (edmx, m, d, sap, app, atom), those used declared on the root."""
+    prefixes = {u: p for u, p in PREFIXES.items() if u != default_namespace}
+    if default_namespace is not None:
+        prefixes = {default_namespace: "", **prefixes}
+    out = ['<?xml version="1.0" encoding="utf-8"?>']
+    _write(element, prefixes, out, True)
+    return "".join(out).encode("utf-8")
