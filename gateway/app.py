@@ -21,6 +21,7 @@ from gateway.odata.http.tokens import secret_from_env
 from gateway.odata.model.describe_cache import DescribeCache
 from gateway.odata.model.publication import load_publication
 from gateway.odata.service import DEFAULT_PAGE_SIZE, Gateway
+from gateway.odata.v2.blueprint import create_blueprint as create_v2_blueprint
 from gateway.odata.v4.blueprint import create_blueprint
 from gateway.source.connection import SourceConnection
 
@@ -76,6 +77,7 @@ def create_app(
     app = Flask(__name__)
     app.extensions["odata_gateway"] = gateway
     app.register_blueprint(create_blueprint())
+    app.register_blueprint(create_v2_blueprint(env.get("GATEWAY_V2_SEARCH_PARAM") or None))
     return app
 
 

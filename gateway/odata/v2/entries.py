@@ -20,17 +20,33 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from gateway.odata.model import EntitySet
-from gateway.odata.shape import Expansion, etag_of, key_segment
+from gateway.odata.model.entities import EntitySet
 from gateway.odata.v2.metadata import v2_type
 from gateway.odata.v2.values import Converter, atom_converter, atom_date, json_converter
 from gateway.odata.v2.xmlwriter import ATOM_NS, D_NS, M_NS, XML_NS, q
+from gateway.odata.write.etags import etag_of
 
 RELATED = "http://schemas.microsoft.com/ado/2007/08/dataservices/related/"
 SCHEME = "http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"
 ATOM_FEED = "application/atom+xml;type=feed"
 ATOM_ENTRY = "application/atom+xml;type=entry"
+
+
+def key_segment(key: str) -> str:
+    """``('001…')``: the key predicate of an entity's URL."""
+    return "('" + quote(key.replace("'", "''"), safe="") + "')"
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """One expanded navigation property as shaping needs it."""
+
+    name: str
+    target: EntitySet
+    select: tuple[str, ...]
+    collection: bool
 
 
 def _now_text() -> str:

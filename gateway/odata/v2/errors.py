@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from gateway.odata.errors import ODataError
+from gateway.odata.http.errors import ODataError
 from gateway.odata.v2.xmlwriter import M_NS, XML_NS, q, to_xml
 
 LANG = "en-US"

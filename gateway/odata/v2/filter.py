@@ -35,9 +35,9 @@ from typing import Any
 
 from odata_query import ast
 
-from gateway.odata.errors import ODataError, bad_request, not_implemented
-from gateway.odata.model import EntitySet, Model, Property
-from gateway.odata.query_options import parse_datetime, parse_filter
+from gateway.odata.http.errors import ODataError, bad_request, not_implemented
+from gateway.odata.model.entities import EntitySet, Model, Property
+from gateway.odata.read.query_options import parse_datetime, parse_filter
 
 _TOKEN = re.compile(
     r"""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from gateway.odata.model import EntitySet, Model, NavigationProperty, Property
+from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
 from gateway.odata.v2.xmlwriter import APP_NS, ATOM_NS, EDM_NS, EDMX_NS, M_NS, SAP_NS, XML_NS, q, to_xml
 
 CONTAINER = "Container"

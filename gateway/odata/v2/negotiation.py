@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from gateway.odata.errors import ODataError
+from gateway.odata.http.errors import ODataError
 
 Format = Literal["atom", "json"]
 

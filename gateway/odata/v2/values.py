@@ -29,7 +29,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gateway.odata.model import Property
+from gateway.odata.model.entities import Property
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _JSON_DATE = re.compile(r"^/Date\((-?\d{1,15})(?:([+-])(\d{1,4}))?\)/$")
