@@ -22,7 +22,8 @@ from gateway.odata.http.resource_path import KeyPredicate, ResourcePath, parse_r
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
 from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
-from gateway.odata.read.execute import Page, Position, count_rows, read_page, soql_text
+from gateway.odata.read.execute import Page, count_rows, read_page, soql_text
+from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.v2 import metadata as v2_metadata
@@ -164,24 +165,18 @@ def _pairs(args: Any) -> list[tuple[str, str]]:
     return list(args.items())
 
 
-def _options(entity_set: EntitySet, path_text: str) -> tuple[QueryOptions, Position, dict[str, str]]:
-    """The query options (from the request or from its $skiptoken), the paging position, and the original
-    request's options, which every next link keeps."""
+def _options(entity_set: EntitySet, path_text: str) -> tuple[QueryOptions, PageState]:
+    """The query options (from the request or from its $skiptoken) and the paging state, which keeps the
+    original request's options for every next link. The state's path carries the ``v2:`` prefix."""
     model = current_gateway().model()
     args = request.args
     token = args.get("$skiptoken")
     if token is None:
         options = v2_query_options(_pairs(args), entity_set, model, _custom_search(args))
-        return options, Position(), dict(args.items())
-    state = paging.decode_token(token, current_gateway().secret)
-    if state.get("path") != TOKEN_PREFIX + path_text:
-        raise bad_request("The $skiptoken belongs to another resource; follow the next link as returned.")
-    original = dict(state["options"])
-    paging.check_options(args, paging.canonical_options(original))
-    after = tuple(state["after"]) if state.get("after") is not None else None
-    position = Position(after, state.get("served", 0), state.get("count"))
-    options = v2_query_options(list(original.items()), entity_set, model, _custom_search(original))
-    return options, position, original
+        return options, PageState.first(TOKEN_PREFIX + path_text, args.items())
+    state = paging.state_from_token(token, current_gateway().secret, TOKEN_PREFIX + path_text, args)
+    options = v2_query_options(list(state.options.items()), entity_set, model, _custom_search(state.options))
+    return options, state
 
 
 # --- resources ------------------------------------------------------------------------------------------
@@ -244,20 +239,11 @@ def _shaper(entity_set: EntitySet, plan: ReadPlan, selected: bool) -> EntryShape
     )
 
 
-def _feed_response(
-    plan: ReadPlan, page: Page, path_text: str, original: dict[str, str], selected: bool
-) -> Response:
+def _feed_response(plan: ReadPlan, page: Page, path_text: str, selected: bool) -> Response:
     next_url = None
     if page.next is not None:
-        state = {
-            "path": TOKEN_PREFIX + path_text,
-            "options": original,
-            "after": list(page.next.after or ()),
-            "served": page.next.served,
-            "count": page.next.count,
-        }
-        token = paging.encode_token(state, current_gateway().secret)
-        next_url = paging.next_link(service_root(), path_text, original, token)
+        token = paging.encode_token(page.next.to_dict(), current_gateway().secret)
+        next_url = paging.next_link(service_root(), path_text, page.next.options, token)
     count = page.count if plan.count else None
     shaper = _shaper(plan.entity_set, plan, selected)
     if _format() == "json":
@@ -271,14 +257,14 @@ def _collection(
 ) -> Response:
     _format()  # refuse an unacceptable format before any call
     path_text = _path_text(path)
-    options, position, original = _options(entity_set, path_text)
+    options, position = _options(entity_set, path_text)
     plan = plan_read(bind(entity_set, current_gateway().model(), options))
     page = read_page(
         current_gateway().source, plan, page_size=current_gateway().page_size, position=position, extra=extra
     )
     if not page.records and position.after is None and on_empty is not None:
         on_empty()
-    return _feed_response(plan, page, path_text, original, options.select is not None)
+    return _feed_response(plan, page, path_text, options.select is not None)
 
 
 def _count(entity_set: EntitySet, extra: Condition | None) -> Response:
