@@ -162,7 +162,7 @@ def _select_item(item: SelectItem) -> str:
     raise TypeError(f"not a SOQL select item: {item!r}")
 
 
-def _order_by(key: OrderBy) -> str:
+def print_order_by(key: OrderBy) -> str:
     text = key.field.dotted + (" DESC" if key.descending else " ASC")
     if key.nulls:
         text += f" NULLS {key.nulls}"
@@ -175,7 +175,7 @@ def print_soql(query: Query) -> str:
     if query.where is not None:
         parts.append(f"WHERE {print_condition(query.where)}")
     if query.order_by:
-        parts.append(f"ORDER BY {', '.join(_order_by(k) for k in query.order_by)}")
+        parts.append(f"ORDER BY {', '.join(print_order_by(k) for k in query.order_by)}")
     if query.limit is not None:
         parts.append(f"LIMIT {query.limit}")
     if query.offset is not None:
