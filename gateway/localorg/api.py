@@ -32,7 +32,7 @@ from werkzeug.exceptions import (
 from gateway.soql.parser import SoqlSyntaxError, parse_soql
 from gateway.soql.syntax import Field
 
-from . import composite, engine
+from . import composite, engine, search
 from .access import OrgSecurity, start_acting, stop_acting
 from .accounting import LIMIT_INFO_HEADER, ApiAccounting
 from .auth import Authority, Session, token_blueprint
@@ -534,6 +534,16 @@ def data_blueprint() -> Blueprint:
     @bp.get("/<vtag>/queryAll")
     def query_all(vtag: str):
         return _run_query("queryAll")
+
+    @bp.get("/<vtag>/search")
+    def sosl_search(vtag: str):
+        text = request.args.get("q")
+        if text is None or not text.strip():
+            raise SalesforceError(400, "MALFORMED_SEARCH", "A search string has to be specified")
+        g.soql = text  # the request log keeps the search text beside queries'
+        records = search.search(_org().store, text, api_version=g.api_version, access=g.get("access"))
+        g.rows = len(records)
+        return _json({"searchRecords": records})
 
     @bp.get("/<vtag>/query/<locator>")
     @bp.get("/<vtag>/queryAll/<locator>")

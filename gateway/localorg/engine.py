@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from gateway.soql.parser import SoqlSyntaxError, Token, error_layout, parse_soql, tokenize
+from gateway.soql.search_words import index_text
 from gateway.soql.syntax import (
     And,
     BooleanLiteral,
@@ -156,6 +157,7 @@ def register_sql_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("sf_like", 2, _sf_like, deterministic=True)
     conn.create_function("sf_includes", 2, _sf_includes, deterministic=True)
     conn.create_function("sf_mp_in", 2, _sf_mp_in, deterministic=True)
+    conn.create_function("sosl_words", 1, index_text, deterministic=True)  # the search index's text
 
 
 def _prepare(conn: sqlite3.Connection) -> None:
@@ -910,13 +912,37 @@ def execute(
         ) from None
     except RecursionError:  # parentheses nested hundreds deep
         raise too_complicated() from None
+    return execute_tree(
+        store,
+        query,
+        soql_text,
+        include_deleted=include_deleted,
+        api_version=api_version,
+        now=now,
+        access=access,
+    )
+
+
+def execute_tree(
+    store: Any,
+    query: Query,
+    text: str,
+    *,
+    include_deleted: bool = False,
+    api_version: str = "59.0",
+    now: dt.datetime | Callable[[], dt.datetime] | None = None,
+    access: UserAccess | None = None,
+    restrict: tuple[str, list[Any]] | None = None,
+) -> QueryResult:
+    """Run a parsed query; ``text`` is the statement errors point into. ``restrict`` is one more SQL
+    condition on the root row (alias ``t0``) with its parameters: the local org's SOSL passes its matches."""
     if any(_condition_depth(q.where) > MAX_CONDITION_DEPTH for q in _queries(query)):
         raise too_complicated()
     if callable(now):
         now = now()
     if now is None:
         now = store.now() if callable(getattr(store, "now", None)) else dt.datetime.now(dt.UTC)
-    planner = _Planner(store, soql_text, now, api_version, include_deleted, access)
+    planner = _Planner(store, text, now, api_version, include_deleted, access)
     if callable(getattr(store, "purge_recycle_bin", None)):
         store.purge_recycle_bin()  # what the recycle bin held past its retention is gone
     sobject = planner.schema.get(query.sobject)
@@ -924,6 +950,9 @@ def execute(
         error = invalid_type(query.sobject)
         raise planner.locator.error(400, error.error_code, error.message, query.sobject, after_from=True)
     plan = planner.plan(query, sobject)
+    if restrict is not None:
+        plan.where_sql = f"{plan.where_sql} AND {restrict[0]}"
+        plan.where_params = [*plan.where_params, *restrict[1]]
     with store.lock, _complexity_guard():
         conn = store.conn
         _prepare(conn)

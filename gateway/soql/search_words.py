@@ -76,6 +76,12 @@ def words(text: str | None) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+def index_text(text: str | None) -> str | None:
+    """The words of a value joined by single spaces (what a word index stores), None when there are none."""
+    found = words(text)
+    return " ".join(found) if found else None
+
+
 @dataclass(frozen=True)
 class WordPattern:
     """One word of a term: its folded text, with ``*`` / ``?`` wildcards."""
