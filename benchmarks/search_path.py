@@ -28,7 +28,7 @@ from gateway.localorg.schema import load_schema
 from gateway.localorg.store import Store
 from gateway.soql.printer import soql_string
 from gateway.soql.sosl_printer import sosl_literal
-from gateway.wsgi_transport import WsgiAdapter
+from gateway.source.wsgi_transport import WsgiAdapter
 
 
 def median_ms(samples: list[float]) -> float:

@@ -24,7 +24,7 @@ from gateway.localorg.search import search
 from gateway.localorg.store import Store
 from gateway.soql.sosl import Phrase, SearchAnd, SearchNot, SearchOr, Term, Wildcard
 from gateway.soql.sosl_printer import print_search_expr
-from gateway.wsgi_transport import WsgiAdapter
+from gateway.source.wsgi_transport import WsgiAdapter
 
 V = "/services/data/v59.0"
 AUTH = {"Authorization": "Bearer T"}
