@@ -18,8 +18,9 @@ from typing import Any
 from flask import Response, current_app, request
 
 from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
-from gateway.odata.http.resource_path import KeyPredicate, ResourcePath, parse_resource_path
+from gateway.odata.http.resource_path import ResourcePath, parse_resource_path
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
+from gateway.odata.model.keys import key_condition, keyed_id
 from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
 from gateway.odata.read.execute import Page, count_rows, read_page, soql_text
@@ -34,7 +35,6 @@ from gateway.odata.v2.entries import (
     atom_feed,
     atom_property,
     json_feed,
-    key_segment,
 )
 from gateway.odata.v2.filter import parse_v2_filter
 from gateway.odata.v2.negotiation import Format, v2_format
@@ -50,7 +50,6 @@ ATOM_ENTRY_TYPE = "application/atom+xml;type=entry;charset=utf-8"
 TEXT_TYPE = "text/plain;charset=utf-8"
 TOKEN_PREFIX = "v2:"  # a V2 next link never serves the V4 face, nor the other way round
 SEARCH_PARAM_CONFIG = "v2_search_param"  # app.config key: GATEWAY_V2_SEARCH_PARAM
-_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 # V2 system query options; the V4-only ones are refused with the V2 spelling to use.
 V2_OPTIONS = (
     "$filter",
@@ -204,26 +203,13 @@ def read_resource(resource: str) -> Response:
         if path.count:
             return _count(entity_set, None)
         return _collection(entity_set, path)
-    key = resolve_key(entity_set, path.key)
+    key = key_condition(entity_set, path.key)
     if path.member is None:
         return _single(entity_set, key)
     nav = entity_set.navigation.get(path.member)
     if nav is not None:
         return _navigation(entity_set, key, nav, path)
     return _property(entity_set, key, path)
-
-
-def resolve_key(entity_set: EntitySet, key: KeyPredicate) -> Condition:
-    """The condition that selects the keyed entity; 404 for Ids that cannot exist."""
-    name = key.property or entity_set.key
-    prop = entity_set.property(name)
-    if prop is None or (prop.name != entity_set.key and not prop.external_id):
-        raise bad_request(
-            f"'{name}' is not a key of {entity_set.name}; use its Id or a published external ID.", target=name
-        )
-    if prop.name == entity_set.key and not _ID.match(key.value):
-        raise not_found(f"No {entity_set.name} with key '{key.value}'.", target=entity_set.name)
-    return Comparison(Field((prop.name,)), "=", StringLiteral(key.value))
 
 
 def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
@@ -311,7 +297,7 @@ def entry_response(
     return response
 
 
-def _single(entity_set: EntitySet, key: Condition) -> Response:
+def _single(entity_set: EntitySet, key: Comparison) -> Response:
     fmt = _format()
     plan, query = _single_plan(entity_set, key)
     record = _fetch_one(query)
@@ -357,7 +343,7 @@ def _navigation(
     if path.raw_value:
         raise bad_request("$value applies to a property, not to a navigation property.")
     if nav.collection:
-        parent_id = key.right.value if isinstance(key, Comparison) and key.left.path == ("Id",) else None
+        parent_id = keyed_id(key)
         if parent_id is None:  # an alternate key: the lookup needs the Id
             parent_id = _existing_id(entity_set, key)
         link = Comparison(Field((nav.field,)), "=", StringLiteral(parent_id))
@@ -389,6 +375,3 @@ def _existing_id(entity_set: EntitySet, key: Condition) -> str:
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
     return record["Id"]
-
-
-__all__ = ["key_segment", "read_resource", "resolve_key", "service_document", "metadata"]
