@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import Flask
@@ -200,12 +200,11 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-
     from gateway.cli.serve import run_until_interrupted
+    from gateway.localorg.server import LocalOrgServer
 
     # Bind first, so the printed URL carries the real port (also with --port 0).
-    server = make_server(args.host, args.port, _pending_app, threaded=True)
+    server = LocalOrgServer(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{server.server_port}"
     try:
@@ -233,11 +232,6 @@ def _build_from_args(args: argparse.Namespace, url: str) -> LocalOrg:
         security_path=args.security,
         jwt_cert=args.jwt_cert,
     )
-
-
-def _pending_app(environ: dict, start_response: Callable) -> list[bytes]:
-    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-    return [b"starting"]
 
 
 def localorg_from_env(environ: Mapping[str, str] = os.environ) -> LocalOrg:
