@@ -121,6 +121,7 @@ def build_model(publication: Publication, describe: Describe, namespace: str = "
             updatable=spec.updatable and bool(object_describe.get("updateable", True)),
             deletable=spec.deletable and bool(object_describe.get("deletable", True)),
             label=object_describe.get("label") or object_describe["name"],
+            key_prefix=object_describe.get("keyPrefix") or None,
         )
     return Model(namespace=namespace, entity_sets=entity_sets)
 

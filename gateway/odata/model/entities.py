@@ -54,6 +54,7 @@ class EntitySet:
     updatable: bool = False
     deletable: bool = False
     label: str = ""
+    key_prefix: str | None = None  # the object's Id prefix from the describe (keyPrefix); None: none
 
     def property(self, name: str) -> Property | None:
         """The published property named ``name`` (exact case first, then case-insensitive)."""

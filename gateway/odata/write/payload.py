@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 from gateway.odata.http.errors import ODataError, not_implemented
 from gateway.odata.http.resource_path import parse_key
 from gateway.odata.model.entities import EntitySet, Model, Property
-from gateway.odata.model.keys import is_salesforce_id
+from gateway.odata.model.keys import is_salesforce_id, require_record_id
 
 Operation = Literal["create", "update", "replace", "upsert", "delete"]
 
@@ -337,6 +337,9 @@ def _bind(
     if not is_salesforce_id(key.value):
         problems.append(Problem(name, f"{name}@odata.bind: '{key.value}' is not a Salesforce Id."))
         return
+    target = model.entity_set(nav.target_set)
+    if target is not None:
+        require_record_id(target, key.value, target=name)  # an Id of another object: 404, nothing called
     values[nav.field] = key.value
 
 
