@@ -2,11 +2,16 @@
 
 ``soql_literal`` is the one place where a value becomes SOQL text; nothing else in the project quotes or
 escapes. Output is canonical: ``parser.parse_soql(print_soql(q)) == q``.
+
+Printing is bounded: ``print_soql(query, max_length=MAX_STATEMENT)`` stops with ``StatementTooLong`` as soon
+as the text passes the limit, so an oversized statement is never built whole; conditions are walked without
+recursion, so nesting depth costs no stack.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
 from gateway.soql.syntax import (
@@ -40,6 +45,34 @@ MAX_STRING_LITERAL = 4000
 """Salesforce's limit on each string in WHERE."""
 MAX_STATEMENT = 100_000
 """Salesforce's limit on a whole SOQL statement."""
+
+
+
+class StatementTooLong(ValueError):
+    """The statement would pass ``limit`` characters (printing stopped there)."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"the SOQL statement would be longer than {limit} characters")
+        self.limit = limit
+
+
+class _Text:
+    """Pieces of text with a running length; past ``limit`` it raises instead of growing."""
+
+    def __init__(self, limit: int | None):
+        self.pieces: list[str] = []
+        self.length = 0
+        self.limit = limit
+
+    def add(self, piece: str) -> None:
+        self.length += len(piece)
+        if self.limit is not None and self.length > self.limit:
+            raise StatementTooLong(self.limit)
+        self.pieces.append(piece)
+
+    def text(self) -> str:
+        return "".join(self.pieces)
+
 
 _ESCAPES = {
     "\\": "\\\\",
@@ -132,7 +165,7 @@ def _operand(operand: Operand) -> str:
     raise TypeError(f"not a SOQL operand: {operand!r}")
 
 
-def print_condition(cond: Condition, *, nested: bool = False) -> str:
+def _leaf(cond: Condition) -> str:
     match cond:
         case Comparison(left, op, right):
             return f"{_operand(left)} {op} {soql_literal(right)}"
@@ -142,23 +175,47 @@ def print_condition(cond: Condition, *, nested: bool = False) -> str:
         case Includes(left, values, excludes):
             keyword = "EXCLUDES" if excludes else "INCLUDES"
             return f"{left.dotted} {keyword} ({', '.join(soql_literal(v) for v in values)})"
-        case And(items) | Or(items):
-            joiner = " AND " if isinstance(cond, And) else " OR "
-            text = joiner.join(print_condition(i, nested=True) for i in items)
-            return f"({text})" if nested else text
-        case Not(item):
-            return f"NOT ({print_condition(item)})"
     raise TypeError(f"not a SOQL condition: {cond!r}")
 
 
-def _select_item(item: SelectItem) -> str:
+def _condition_pieces(cond: Condition, nested: bool) -> Iterator[str]:
+    """The text of a condition piece by piece, walked with an explicit stack (no recursion)."""
+    stack: list[str | tuple[Condition, bool]] = [(cond, nested)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+            continue
+        current, inner = item
+        match current:
+            case And(items) | Or(items):
+                joiner = " AND " if isinstance(current, And) else " OR "
+                parts: list[str | tuple[Condition, bool]] = ["("] if inner else []
+                for index, child in enumerate(items):
+                    if index:
+                        parts.append(joiner)
+                    parts.append((child, True))
+                if inner:
+                    parts.append(")")
+                stack.extend(reversed(parts))
+            case Not(child):
+                stack.extend((")", (child, False), "NOT ("))
+            case _:
+                yield _leaf(current)
+
+
+def print_condition(cond: Condition, *, nested: bool = False) -> str:
+    return "".join(_condition_pieces(cond, nested))
+
+
+def _select_item(item: SelectItem, limit: int | None) -> str:
     match item:
         case Field():
             return item.dotted
         case Count():
             return "COUNT()"
         case Subquery(query):
-            return f"({print_soql(query)})"
+            return f"({print_soql(query, max_length=limit)})"
     raise TypeError(f"not a SOQL select item: {item!r}")
 
 
@@ -169,15 +226,21 @@ def print_order_by(key: OrderBy) -> str:
     return text
 
 
-def print_soql(query: Query) -> str:
-    """The SOQL statement for ``query``."""
-    parts = [f"SELECT {', '.join(_select_item(i) for i in query.select)} FROM {query.sobject}"]
+def print_soql(query: Query, *, max_length: int | None = None) -> str:
+    """The SOQL statement for ``query``; ``StatementTooLong`` as soon as it passes ``max_length``."""
+    text = _Text(max_length)
+    text.add("SELECT ")
+    for index, item in enumerate(query.select):
+        text.add((", " if index else "") + _select_item(item, max_length))
+    text.add(f" FROM {query.sobject}")
     if query.where is not None:
-        parts.append(f"WHERE {print_condition(query.where)}")
+        text.add(" WHERE ")
+        for piece in _condition_pieces(query.where, False):
+            text.add(piece)
     if query.order_by:
-        parts.append(f"ORDER BY {', '.join(print_order_by(k) for k in query.order_by)}")
+        text.add(f" ORDER BY {', '.join(print_order_by(k) for k in query.order_by)}")
     if query.limit is not None:
-        parts.append(f"LIMIT {query.limit}")
+        text.add(f" LIMIT {query.limit}")
     if query.offset is not None:
-        parts.append(f"OFFSET {query.offset}")
-    return " ".join(parts)
+        text.add(f" OFFSET {query.offset}")
+    return text.text()

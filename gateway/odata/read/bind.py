@@ -29,6 +29,7 @@ Decisions where SOQL and OData differ:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,6 +38,7 @@ from odata_query import ast
 
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
+from gateway.odata.model.keys import is_salesforce_id
 from gateway.odata.read.query_options import ExpandItem, OrderItem, QueryOptions, parse_datetime
 from gateway.soql import syntax as soql
 from gateway.soql.printer import MAX_STRING_LITERAL, like_pattern
@@ -49,6 +51,11 @@ DATE_PARTS = {
     "hour": "HOUR_IN_DAY",
 }
 LIKE_FUNCTIONS = ("contains", "startswith", "endswith")
+SPECIAL_NUMBERS = ("INF", "NaN")
+# What Salesforce stores: dates and datetimes from 1700 to 4000, numbers of at most 18 digits
+FIRST_DAY, LAST_DAY = dt.date(1700, 1, 1), dt.date(4000, 12, 31)
+MAX_NUMBER_DIGITS = 18
+INTEGER_RANGES = {"Edm.Int16": 2**15, "Edm.Int32": 2**31, "Edm.Int64": 2**63}
 CASE_FUNCTIONS = ("tolower", "toupper")
 _OPERATORS = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -122,15 +129,52 @@ def disjunction(*items: soql.Condition) -> soql.Condition:
 
 @dataclass(frozen=True)
 class _Pred:
-    """Where a boolean expression is true, false and null (each a SOQL condition)."""
+    """Where a boolean expression is true and false, and where it is not true / not false (each a SOQL
+    condition); null is where it is neither. ``and``/``or``/``not`` combine each of the four from the same
+    one of their operands, so every condition uses each operand's conditions once and the SOQL grows
+    linearly with the filter (spelling null out from the operands' nulls doubled it with every term)."""
 
     true: soql.Condition
     false: soql.Condition
-    null: soql.Condition = FALSE
+    not_true: soql.Condition
+    not_false: soql.Condition
+    two_valued: bool = False
+    known_null: soql.Condition | None = None  # a leaf's own null condition (X = null), kept readable
+
+    @property
+    def null(self) -> soql.Condition:
+        if self.two_valued:
+            return FALSE
+        if self.known_null is not None:
+            return self.known_null
+        return conjunction(self.not_true, self.not_false)
+
+    def negated(self) -> _Pred:
+        return _Pred(self.false, self.true, self.not_false, self.not_true, self.two_valued, self.known_null)
+
+    @staticmethod
+    def all_of(preds: list[_Pred]) -> _Pred:
+        """``a and b and …``: true where all are, false where any is, not true where any is not true."""
+        true = conjunction(*(p.true for p in preds))
+        false = disjunction(*(p.false for p in preds))
+        if all(p.two_valued for p in preds):
+            return _two_valued(true, false)
+        return _Pred(
+            true, false, disjunction(*(p.not_true for p in preds)), conjunction(*(p.not_false for p in preds))
+        )
+
+    @staticmethod
+    def any_of(preds: list[_Pred]) -> _Pred:
+        """``a or b or …``: the mirror image of ``all_of``."""
+        return _Pred.all_of([p.negated() for p in preds]).negated()
 
 
 def _two_valued(true: soql.Condition, false: soql.Condition) -> _Pred:
-    return _Pred(true, false, FALSE)
+    return _Pred(true, false, false, true, two_valued=True)
+
+
+def _three_valued(true: soql.Condition, false: soql.Condition, null: soql.Condition) -> _Pred:
+    return _Pred(true, false, disjunction(false, null), disjunction(true, null), known_null=null)
 
 
 @dataclass(frozen=True)
@@ -153,6 +197,18 @@ class _Value:
     @property
     def not_null(self) -> soql.Condition:
         return soql.Comparison(self.field, "!=", soql.NullLiteral())
+
+
+def _chain(node: Any, op: type) -> list[Any]:
+    """The operands of a chain of one boolean operator (``a or b or c``), in order, without recursion."""
+    operands, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.BoolOp) and isinstance(item.op, op):
+            stack.extend((item.right, item.left))
+        else:
+            operands.append(item)
+    return operands
 
 
 def _is_literal(node: Any) -> bool:
@@ -233,29 +289,15 @@ class _Binder:
 
     def predicate(self, node: Any) -> _Pred:
         match node:
-            case ast.BoolOp(op=ast.And(), left=left, right=right):
-                a, b = self.predicate(left), self.predicate(right)
-                return _Pred(
-                    conjunction(a.true, b.true),
-                    disjunction(a.false, b.false),
-                    disjunction(
-                        conjunction(a.null, disjunction(b.true, b.null)),
-                        conjunction(b.null, disjunction(a.true, a.null)),
-                    ),
-                )
-            case ast.BoolOp(op=ast.Or(), left=left, right=right):
-                a, b = self.predicate(left), self.predicate(right)
-                return _Pred(
-                    disjunction(a.true, b.true),
-                    conjunction(a.false, b.false),
-                    disjunction(
-                        conjunction(a.null, disjunction(b.false, b.null)),
-                        conjunction(b.null, disjunction(a.false, a.null)),
-                    ),
-                )
+            case ast.BoolOp(op=ast.And() | ast.Or() as op):
+                # a chain ``a and b and c`` is a left-deep tree: walk it flat, so a 1,000-term chain
+                # costs no stack, and combine all operands at once (linear SOQL)
+                preds = [self.predicate(item) for item in _chain(node, type(op))]
+                if isinstance(op, ast.Or):
+                    return _Pred.any_of(preds)
+                return _Pred.all_of(preds)
             case ast.UnaryOp(op=ast.Not(), operand=operand):
-                inner = self.predicate(operand)
-                return _Pred(inner.false, inner.true, inner.null)
+                return self.predicate(operand).negated()
             case ast.Compare():
                 return self.comparison(node)
             case ast.Call():
@@ -344,10 +386,22 @@ class _Binder:
         if not _is_literal(right):
             if isinstance(right, ast.List):
                 raise self.bad("A list can only follow 'in'")
+            self.refuse_special_number(right)
             raise self.unsupported("Comparing two properties or expressions cannot be expressed in SOQL")
         if self.is_boolean_expression(left):
             return self.compare_predicate(self.predicate(left), op, right)
         return self.compare_value(self.value(left), op, right)
+
+    def refuse_special_number(self, node: Any) -> None:
+        """``INF``, ``-INF`` and ``NaN`` are OData number literals SOQL has no equivalent for (501)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            node = node.operand
+        if isinstance(node, ast.Identifier) and not node.namespace and node.name in SPECIAL_NUMBERS:
+            if self.entity_set.property(node.name) is None:
+                raise self.unsupported(
+                    f"The number literal {node.name} (infinity or not-a-number) has no SOQL equivalent; "
+                    "compare with a finite number"
+                )
 
     def is_boolean_expression(self, node: Any) -> bool:
         if isinstance(node, ast.Call):
@@ -360,8 +414,8 @@ class _Binder:
         if op not in ("=", "!="):
             raise self.unsupported("Ordering comparisons of Boolean expressions are not supported")
         if isinstance(literal, ast.Boolean):
-            result = pred if literal.py_val else _Pred(pred.false, pred.true, pred.null)
-            matches, other = result.true, disjunction(result.false, result.null)
+            result = pred if literal.py_val else pred.negated()
+            matches, other = result.true, result.not_true
         elif isinstance(literal, ast.Null):
             matches, other = pred.null, disjunction(pred.true, pred.false)
         else:
@@ -393,14 +447,14 @@ class _Binder:
             raise self.unsupported(f"{name}() with a non-literal second argument cannot be expressed in SOQL")
         text = self.string(needle)
         if not self.case_survives(value, text):
-            return _Pred(FALSE, value.not_null, value.is_null)
+            return _three_valued(FALSE, value.not_null, value.is_null)
         pattern = like_pattern(text, leading=name != "startswith", trailing=name != "endswith")
         if len(pattern.value) > MAX_STRING_LITERAL:
             raise self.bad(
                 f"The {name}() string is too long for SOQL (at most {MAX_STRING_LITERAL} characters)"
             )
         like = soql.Comparison(value.field, "LIKE", pattern)
-        return _Pred(like, conjunction(value.not_null, soql.Not(like)), value.is_null)
+        return _three_valued(like, conjunction(value.not_null, soql.Not(like)), value.is_null)
 
     @staticmethod
     def case_survives(value: _Value, text: str) -> bool:
@@ -463,7 +517,7 @@ class _Binder:
         literals = [item for item in items if not isinstance(item, ast.Null)]
         for item in literals:
             if not _is_literal(item):
-                raise self.unsupported("'in' accepts literals only")
+                raise self.bad("'in' needs a list of literals: X in ('a', 'b'); properties cannot be listed")
         prop = value.property
         if value.date_part or value.case or prop.sf_type == "multipicklist" or prop.edm_type == "Edm.Boolean":
             preds = [self.compare_value(value, "=", item) for item in literals]
@@ -508,7 +562,13 @@ class _Binder:
         if edm == "Edm.String":
             if not isinstance(literal, ast.String):
                 raise self.wrong_literal(prop, literal)
-            return soql.StringLiteral(self.string(literal))
+            text = self.string(literal)
+            if prop.sf_type in ("id", "reference") and text and not is_salesforce_id(text):
+                raise self.bad(
+                    f"'{text}' is not a Salesforce Id (15 letters and digits, or 18 with the checksum "
+                    f"suffix), so it cannot be compared with '{prop.name}'"
+                )
+            return soql.StringLiteral(text)
         if edm in NUMBER_TYPES:
             if not isinstance(literal, ast.Integer | ast.Float):
                 raise self.wrong_literal(prop, literal)
@@ -518,7 +578,7 @@ class _Binder:
                 raise self.bad(f"Invalid number {literal.val}") from None
             if not number.is_finite():
                 raise self.bad(f"Invalid number {literal.val}")
-            return soql.NumberLiteral(number)
+            return soql.NumberLiteral(self.number_in_range(prop, number, literal.val))
         if edm == "Edm.Boolean":
             if not isinstance(literal, ast.Boolean):
                 raise self.wrong_literal(prop, literal)
@@ -526,12 +586,40 @@ class _Binder:
         if edm == "Edm.Date":
             if not isinstance(literal, ast.Date):
                 raise self.wrong_literal(prop, literal)
-            return soql.DateLiteral(literal.py_val)
+            return soql.DateLiteral(self.day_in_range(literal.py_val, literal.val))
         if edm == "Edm.DateTimeOffset":
             if not isinstance(literal, ast.DateTime):
                 raise self.wrong_literal(prop, literal)
-            return soql.DateTimeLiteral(parse_datetime(literal.val))
+            moment = parse_datetime(literal.val)
+            try:
+                day = moment.astimezone(dt.UTC).date()
+            except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+                day = dt.date.max
+            self.day_in_range(day, literal.val)
+            return soql.DateTimeLiteral(moment)
         raise self.unsupported(f"Filtering on '{prop.name}' ({edm}) is not supported")
+
+    def day_in_range(self, day: dt.date, text: str) -> dt.date:
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise self.bad(
+                f"{text} is outside the dates Salesforce accepts ({FIRST_DAY.isoformat()} to "
+                f"{LAST_DAY.isoformat()} in UTC)"
+            )
+        return day
+
+    def number_in_range(self, prop: Property, number: Decimal, text: str) -> Decimal:
+        bound = INTEGER_RANGES.get(prop.edm_type)
+        if bound is not None and not -bound <= number < bound:
+            raise self.bad(f"{text} is outside the range of {prop.edm_type}, the type of '{prop.name}'")
+        if (
+            number != 0
+            and not Decimal(10) ** -MAX_NUMBER_DIGITS <= abs(number) < Decimal(10) ** MAX_NUMBER_DIGITS
+        ):
+            raise self.bad(
+                f"{text} is outside the numbers SOQL accepts (at most {MAX_NUMBER_DIGITS} digits before or "
+                "after the decimal point)"
+            )
+        return number
 
     # $select, $orderby, $expand
 

@@ -15,7 +15,7 @@ from typing import Any
 from gateway.odata.http.errors import bad_request
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
-from gateway.soql.printer import MAX_STATEMENT, print_soql
+from gateway.soql.printer import MAX_STATEMENT, StatementTooLong, print_soql
 from gateway.soql.syntax import Condition, Query
 
 
@@ -28,13 +28,14 @@ class Page:
 
 
 def soql_text(query: Query) -> str:
-    text = print_soql(query)
-    if len(text) > MAX_STATEMENT:
+    """The SOQL text of ``query``, built only up to Salesforce's statement limit (400 beyond it)."""
+    try:
+        return print_soql(query, max_length=MAX_STATEMENT)
+    except StatementTooLong:
         raise bad_request(
-            f"The request translates to a SOQL statement of {len(text)} characters; Salesforce accepts at "
-            f"most {MAX_STATEMENT}. Shorten the $filter (for example fewer values in 'in')."
-        )
-    return text
+            f"The request translates to a SOQL statement of more than {MAX_STATEMENT} characters, "
+            "Salesforce's limit. Shorten the $filter (for example fewer values in 'in')."
+        ) from None
 
 
 def read_page(

@@ -21,11 +21,12 @@ from odata_query.exceptions import (
     ODataException,
     ParsingException,
     TokenizingException,
+    UnknownFunctionException,
 )
 from odata_query.grammar import ODataLexer, ODataParser
 from sly.lex import Token
 
-from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 
 SelectPath = tuple[str, ...]
 
@@ -84,6 +85,65 @@ def _syntax_error(option: str, message: str) -> ODataError:
 
 # --- $filter --------------------------------------------------------------------------------------
 
+MAX_FILTER_TERMS = 1000
+"""Conditions joined by and/or in one $filter. Salesforce Connect's longest filters (a search or-chain over
+every text field, 100-Id or-chains) stay far below; SOQL's 100,000 characters bound the rest."""
+MAX_FILTER_DEPTH = 100
+"""Nesting of parentheses and ``not`` in one $filter; hand-written and generated filters nest a few levels."""
+
+
+UNIMPLEMENTED_FUNCTIONS = frozenset({"cast", "isof", "case"})
+"""OData functions the parser does not know but the ABNF allows: 501, not a syntax error."""
+# valid OData (per the ABNF) the parser cannot read: what the text at the failing position starts with
+_UNIMPLEMENTED_SYNTAX = (
+    (re.compile(r"\$it\b"), "$it (the current instance)"),
+    (re.compile(r"\$root\b"), "$root (paths from the service root)"),
+    (re.compile(r"@[A-Za-z_]"), "parameter aliases (@name)"),
+    (re.compile(r"\["), "JSON array literals"),
+    (re.compile(r"\{"), "JSON object literals"),
+    (re.compile(r"has\s"), "the has operator (enumeration flags)"),
+    (re.compile(r"divby\s"), "arithmetic (divby)"),
+)
+
+
+def _refuse_unimplemented_syntax(text: str, position: int) -> None:
+    """501 naming the construct when valid OData the parser cannot read starts at ``position``."""
+    rest = text[position:].lstrip()
+    for pattern, construct in _UNIMPLEMENTED_SYNTAX:
+        if pattern.match(rest):
+            raise not_implemented(f"{construct} in $filter is valid OData but not supported.", "$filter")
+
+
+def _check_filter_size(tokens: list[Token]) -> None:
+    """400 naming the limit before a filter too long or too deeply nested is parsed or translated."""
+    terms, depth, deepest, nots = 1, 0, 0, 0
+    for tok in tokens:
+        if tok.type in ("AND", "OR"):
+            terms += 1
+        if tok.type == "(":
+            depth += 1
+        elif tok.type == ")":
+            depth -= 1
+        if tok.type == "NOT":
+            nots += 1
+        elif tok.type not in ("WS", "("):
+            nots = 0  # a run of ``not not (…`` nests like parentheses
+        deepest = max(deepest, depth + nots)
+    if terms > MAX_FILTER_TERMS:
+        raise bad_request(
+            f"The $filter joins {terms} conditions with and/or; at most {MAX_FILTER_TERMS} are accepted. "
+            "Use 'in' for lists of values, or split the request.",
+            target="$filter",
+            code="FilterTooLong",
+        )
+    if deepest > MAX_FILTER_DEPTH:
+        raise bad_request(
+            f"The $filter nests parentheses and 'not' {deepest} deep; at most {MAX_FILTER_DEPTH} levels are "
+            "accepted.",
+            target="$filter",
+            code="FilterTooDeep",
+        )
+
 
 class FilterLexer(ODataLexer):
     """odata-query's lexer with keyword literals that only match whole words."""
@@ -134,6 +194,7 @@ def _checked_tokens(text: str) -> list[Token]:
     tokens = list(FilterLexer().tokenize(text))
     for tok in tokens:
         if tok.type == "ODATA_IDENTIFIER" and tok.value.name.lower() in _OPERATOR_WORDS:
+            _refuse_unimplemented_syntax(text, tok.index)
             raise _syntax_error("$filter", f"unexpected '{tok.value.name}' at position {tok.index}")
         if tok.type == "DATE":
             _check_date(tok.value.val, tok.index)
@@ -201,15 +262,25 @@ def parse_filter(text: str) -> Any:
         raise _syntax_error("$filter", "the expression is empty")
     try:
         tokens = _checked_tokens(text)
+        _check_filter_size(tokens)
         return ODataParser().parse(iter(tokens))
     except TokenizingException as exc:
+        _refuse_unimplemented_syntax(text, exc.token.index)
         raise _syntax_error("$filter", f"unexpected character at position {exc.token.index}") from None
     except ParsingException as exc:
         if exc.eof or exc.token is None:
             raise _syntax_error("$filter", f"unexpected end of expression at position {len(text)}") from None
         position = exc.token.index
+        _refuse_unimplemented_syntax(text, position)
         shown = text[position:].strip()[:20] or exc.token.type
         raise _syntax_error("$filter", f"unexpected '{shown}' at position {position}") from None
+    except UnknownFunctionException as exc:
+        name = exc.function_name
+        if name in UNIMPLEMENTED_FUNCTIONS:
+            raise not_implemented(
+                f"The function {name}() is valid OData but not supported: SOQL has no equivalent.", "$filter"
+            ) from None
+        raise _syntax_error("$filter", f"unknown function '{name}'") from None
     except ODataException as exc:
         raise _syntax_error("$filter", str(exc)) from None
 
