@@ -128,3 +128,48 @@ def test_same_rows_as_the_v4_face(gateway):
         v4 += [r["Id"] for r in body["value"]]
         url = body.get("@odata.nextLink")
     assert [r.Id for r in rows] == v4 and v4
+
+
+def test_pyodata_creates_updates_and_deletes(gateway):
+    """Through pyodata's own write API; what the org holds is read back with SOQL."""
+    service, source, _, _ = gateway
+    accounts = service.entity_sets.Account
+    created = (
+        accounts.create_entity().set(Name="Pyodata Ltd", NumberOfEmployees=7, AnnualRevenue="1500").execute()
+    )
+    assert created.Name == "Pyodata Ltd" and created.etag
+
+    def stored() -> dict:
+        return next(
+            source.query_records(
+                f"SELECT Name, NumberOfEmployees, Phone FROM Account WHERE Id = '{created.Id}'"
+            )
+        )
+
+    assert (stored()["Name"], stored()["NumberOfEmployees"]) == ("Pyodata Ltd", 7)
+    accounts.update_entity(created.Id, method="MERGE").set(Phone="555-0100").execute()
+    assert (stored()["Name"], stored()["Phone"]) == ("Pyodata Ltd", "555-0100")
+    accounts.update_entity(created.Id).set(Name="Pyodata Patched").execute()  # pyodata's default: PATCH
+    accounts.update_entity(created.Id, method="PUT").set(Name="Pyodata Replaced").execute()
+    assert (stored()["Name"], stored()["NumberOfEmployees"], stored()["Phone"]) == (
+        "Pyodata Replaced",
+        None,
+        None,
+    )
+    accounts.delete_entity(created.Id).execute()
+    assert list(source.query_records(f"SELECT Id FROM Account WHERE Id = '{created.Id}'")) == []
+
+
+def test_pyodata_creates_a_child_with_a_date(gateway):
+    import datetime as dt
+
+    service, source, _, _ = gateway
+    account_id = next(source.query_records("SELECT Id FROM Account LIMIT 1"))["Id"]
+    contact = (
+        service.entity_sets.Contact.create_entity()
+        .set(LastName="Dated", AccountId=account_id, Birthdate=dt.datetime(1985, 3, 4, tzinfo=dt.UTC))
+        .execute()
+    )
+    row = next(source.query_records(f"SELECT Birthdate, AccountId FROM Contact WHERE Id = '{contact.Id}'"))
+    assert row == {**row, "Birthdate": "1985-03-04", "AccountId": account_id}
+    assert contact.Birthdate == dt.datetime(1985, 3, 4, tzinfo=dt.UTC)

@@ -10,7 +10,6 @@ advice), the same SOQL, one API call a page, signed ``$skiptoken`` next links. O
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -28,26 +27,29 @@ from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.v2 import metadata as v2_metadata
+from gateway.odata.v2 import writes
 from gateway.odata.v2.entries import (
     EntryShaper,
     Expansion,
-    atom_entry_document,
     atom_feed,
     atom_property,
     json_feed,
 )
 from gateway.odata.v2.filter import parse_v2_filter
 from gateway.odata.v2.negotiation import Format, v2_format
+from gateway.odata.v2.responses import (
+    ATOM_FEED_TYPE,
+    TEXT_TYPE,
+    XML_TYPE,
+    current_gateway,
+    entry_response,
+    json_response,
+    service_root,
+)
 from gateway.odata.v2.values import atom_converter, json_converter
 from gateway.odata.v2.xmlwriter import ATOM_NS, D_NS, to_xml
 from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiteral
 
-SERVICE_PREFIX = "/odata/v2"
-JSON_TYPE = "application/json;charset=utf-8"
-XML_TYPE = "application/xml;charset=utf-8"
-ATOM_FEED_TYPE = "application/atom+xml;type=feed;charset=utf-8"
-ATOM_ENTRY_TYPE = "application/atom+xml;type=entry;charset=utf-8"
-TEXT_TYPE = "text/plain;charset=utf-8"
 TOKEN_PREFIX = "v2:"  # a V2 next link never serves the V4 face, nor the other way round
 SEARCH_PARAM_CONFIG = "v2_search_param"  # app.config key: GATEWAY_V2_SEARCH_PARAM
 # V2 system query options; the V4-only ones are refused with the V2 spelling to use.
@@ -68,23 +70,6 @@ V4_ONLY = {
     "$apply": "SOQL cannot express it",
     "$compute": "SOQL cannot express it",
 }
-
-
-def current_gateway() -> Any:
-    """The ``Gateway`` of the running app (shared with the V4 face)."""
-    return current_app.extensions["odata_gateway"]
-
-
-def service_root() -> str:
-    """The absolute V2 service root of this request, ending in ``/``."""
-    return request.host_url.rstrip("/") + SERVICE_PREFIX + "/"
-
-
-def json_response(body: Any, status: int = 200, **headers: str) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    response = Response(text, status=status, content_type=JSON_TYPE)
-    response.headers.update(headers)
-    return response
 
 
 def _format(*, plain_text: bool = False) -> Format:
@@ -199,6 +184,8 @@ def read_resource(resource: str) -> Response:
     entity_set = current_gateway().model().entity_set(path.entity_set)
     if entity_set is None:
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
+    if request.method != "GET":
+        return writes.handle_write(entity_set, path)
     if path.key is None:
         if path.count:
             return _count(entity_set, None)
@@ -279,22 +266,6 @@ def _single_plan(entity_set: EntitySet, key: Condition) -> tuple[ReadPlan, Query
 def _fetch_one(query: Query) -> dict | None:
     records = current_gateway().source.query(soql_text(query)).get("records", [])
     return records[0] if records else None
-
-
-def entry_response(
-    shaper: EntryShaper, record: dict, fmt: Format, status: int = 200, **headers: str
-) -> Response:
-    """One entity as ``{"d": {...}}`` or an Atom ``<entry>``, with its ETag header."""
-    etag = shaper.etag(record)
-    if etag:
-        headers["ETag"] = etag
-    if fmt == "json":
-        return json_response({"d": shaper.to_json(record)}, status, **headers)
-    response = Response(
-        to_xml(atom_entry_document(shaper, record), ATOM_NS), status, content_type=ATOM_ENTRY_TYPE
-    )
-    response.headers.update(headers)
-    return response
 
 
 def _single(entity_set: EntitySet, key: Comparison) -> Response:

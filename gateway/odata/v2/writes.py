@@ -1,0 +1,111 @@
+"""The V2 face's writes: V2 syntax and formats around the core's single-entity writes.
+
+- ``POST Set`` creates: 201 with the entry (its ``Location`` and ``ETag``), in the format asked for (Accept /
+  ``$format``) or else the format the body came in — Salesforce Connect writes in the format it reads;
+  204 with ``Prefer: return=minimal``. ``POST Set('id')/Children`` creates a child of that parent.
+- ``PUT`` replaces (updatable properties not sent are cleared), ``MERGE`` and ``PATCH`` change only what was
+  sent; 204. Also as ``POST`` with ``X-HTTP-Method``. By external ID (``Set(Ext__c='k')``) they upsert: 201
+  with the entry when that created the record.
+- ``DELETE`` 204. ``If-Match`` works on all of them (412 when stale), with the ETags the reads give.
+
+Everything checked and written is the core's (``write/operations.py``): the same refusals, API calls and
+atomicity as the V4 face.
+"""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from gateway.odata.http.errors import ODataError, not_found, not_implemented
+from gateway.odata.http.headers import effective_method, parse_prefer
+from gateway.odata.http.resource_path import ResourcePath
+from gateway.odata.model.entities import EntitySet, Model
+from gateway.odata.model.keys import key_property
+from gateway.odata.v2.bodies import parse_entity
+from gateway.odata.v2.entries import EntryShaper, key_segment
+from gateway.odata.v2.negotiation import Format, v2_format
+from gateway.odata.v2.responses import current_gateway, entry_response, service_root
+from gateway.odata.write import operations
+from gateway.odata.write.payload import allowed_methods, check_method_allowed
+
+
+def _method_not_allowed(message: str, allow: str) -> ODataError:
+    return ODataError(405, "MethodNotAllowed", message, headers={"Allow": allow})
+
+
+def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
+    """Answer a POST, PUT, MERGE, PATCH or DELETE (tunnelled ones included) on ``path``."""
+    method = effective_method(request.method, request.headers)
+    gateway = current_gateway()
+    model, source = gateway.model(), gateway.source
+    if path.count or path.raw_value:
+        raise _method_not_allowed(f"{method} is not allowed on $count or $value.", "GET")
+    if_match = request.headers.get("If-Match")
+    if path.key is None:
+        if method != "POST":
+            check_method_allowed(
+                model, entity_set, "delete" if method == "DELETE" else "update", single=False
+            )
+            raise _method_not_allowed(
+                f"{method} needs one entity: {entity_set.name}('<Id>'). POST to the entity set creates.",
+                allowed_methods(entity_set, single=False),
+            )
+        body, sent_as = parse_entity(request.get_data(), request.content_type, entity_set)
+        return _created(model, entity_set, operations.create(source, model, entity_set, body), sent_as)
+    if path.member is not None:
+        nav = entity_set.navigation.get(path.member)
+        if method == "POST" and nav is not None and nav.collection:
+            target = model.entity_set(nav.target_set)
+            if target is None:
+                raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
+            body, sent_as = parse_entity(request.get_data(), request.content_type, target)
+            target, record_id = operations.create_child(source, model, entity_set, path.key, nav, body)
+            return _created(model, target, record_id, sent_as)
+        raise not_implemented(
+            f"{method} on '{path.member}' of an entity is not supported (nor $links); write the entity "
+            f"itself ({entity_set.name}('<Id>')) or POST to its entity set.",
+            target=path.member,
+        )
+    if method == "POST":
+        raise _method_not_allowed(
+            f"POST creates in an entity set ({entity_set.name}); to change this entity use MERGE or PUT.",
+            allowed_methods(entity_set, single=True),
+        )
+    if method == "DELETE":
+        operations.delete(source, model, entity_set, path.key, if_match)
+        return Response(status=204)
+    body, sent_as = parse_entity(request.get_data(), request.content_type, entity_set)
+    replace = method == "PUT"
+    field = key_property(entity_set, path.key).name
+    if field == entity_set.key:
+        operations.update(source, model, entity_set, path.key.value, body, replace=replace, if_match=if_match)
+        return Response(status=204)
+    result = operations.upsert(
+        source, model, entity_set, field, path.key.value, body, replace=replace, if_match=if_match
+    )
+    if not result.created:
+        return Response(status=204)
+    return _created(model, entity_set, result.record_id, sent_as)
+
+
+def _answer_format(sent_as: str) -> Format:
+    if request.args.get("$format") or request.headers.get("Accept"):
+        return v2_format(request.args, request.headers.get("Accept"))
+    return "json" if sent_as == "json" else "atom"
+
+
+def _created(model: Model, entity_set: EntitySet, record_id: str, sent_as: str) -> Response:
+    """201 with the entry read back (one query), or 204 with ``Prefer: return=minimal``."""
+    location = f"{service_root()}{entity_set.name}{key_segment(record_id)}"
+    if parse_prefer(request.headers.get("Prefer")).return_ == "minimal":
+        response = Response(status=204)
+        response.headers["Location"] = location
+        return response
+    fmt = _answer_format(sent_as)
+    select, record = operations.read_written(current_gateway().source, model, entity_set, record_id)
+    if record is None:
+        raise not_found(
+            f"The {entity_set.name} was written but can no longer be read.", target=entity_set.name
+        )
+    shaper = EntryShaper.build(entity_set, select, (), service_root(), model.namespace)
+    return entry_response(shaper, record, fmt, 201, Location=location)
