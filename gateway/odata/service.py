@@ -1,21 +1,24 @@
-"""The OData service's state shared by every request and every face: source, publication, model, secrets.
+"""The OData service's state shared by every request and every face, and the context of one request.
 
-``gateway/app.py`` builds one ``Gateway`` at start-up; a face (``v4/``) reads it per request.
+``gateway/app.py`` builds one ``Gateway`` at start-up. A face authenticates each request and asks the
+gateway for its ``RequestContext`` (``Gateway.context_for``): the source that request reads and writes
+through, its principal and the model. Core functions take the source explicitly; the context is how a
+face hands it over.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from cachetools import TTLCache
 
-from gateway.odata.http.access import Access
+from gateway.odata.http.access import Access, Principal
 from gateway.odata.model.builder import build_model
 from gateway.odata.model.describe_cache import DescribeCache
 from gateway.odata.model.entities import Model
 from gateway.odata.model.publication import Publication
+from gateway.source.protocol import Source
 
 DEFAULT_PAGE_SIZE = 200
 MODEL_TTL_SECONDS = 15 * 60
@@ -25,7 +28,7 @@ MODEL_TTL_SECONDS = 15 * 60
 class Gateway:
     """What every request needs: the source, the publication, the model, secrets and access rules."""
 
-    source: Any
+    source: Source
     publication: Publication
     describes: DescribeCache
     secret: bytes
@@ -44,3 +47,22 @@ class Gateway:
                 model = build_model(self.publication, self.describes.describe)
                 self._model_cache["model"] = model
             return model
+
+    def context_for(self, principal: Principal) -> RequestContext:
+        """The context of one request by ``principal``.
+
+        Every request uses the gateway's one source today; a per-user source (Salesforce Connect's "Per
+        User" identity) or a wrapper that records the SOQL and API calls of one request is chosen here."""
+        return RequestContext(self, principal, self.source)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What one request works with: the gateway, who is asking, and the source to use for them."""
+
+    gateway: Gateway
+    principal: Principal
+    source: Source
+
+    def model(self) -> Model:
+        return self.gateway.model()

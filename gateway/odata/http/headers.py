@@ -62,8 +62,10 @@ class Preferences:
 def parse_prefer(header: str | None) -> Preferences:
     items = []
     for text in _split_outside_quotes(header or "", ","):
-        first = _split_outside_quotes(text, ";")[0] if text else ""
-        name, has_value, value = first.partition("=")
+        pieces = _split_outside_quotes(text, ";")  # the preference, then its parameters
+        if not pieces:
+            continue
+        name, has_value, value = pieces[0].partition("=")
         name = name.strip().lower()
         if not name:
             continue

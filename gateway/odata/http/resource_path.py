@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from gateway.odata.http.errors import bad_request, not_implemented
 
@@ -88,3 +89,10 @@ def parse_resource_path(path: str) -> ResourcePath:
     if raw_value and member is None:
         raise bad_request("$value applies to a property, not to an entity.")
     return ResourcePath(first["name"], key, member, count, raw_value)
+
+
+def key_segment(key: str, property: str | None = None) -> str:
+    """``('001…')`` — the key predicate of an entity's canonical URL; ``(Ext__c='K-1')`` for an
+    alternate key."""
+    literal = "'" + quote(key.replace("'", "''"), safe="") + "'"
+    return f"({literal})" if property is None else f"({property}={literal})"

@@ -1,4 +1,4 @@
-"""Execute a read plan against the source org: one page by keyset, and the count.
+"""Execute a read plan against the source org: one page by keyset, the count, one entity.
 
 A page is one SOQL query: the plan's WHERE plus "after the last row served" (keyset on the sort keys and
 Id), ``LIMIT page+1`` to learn whether more rows exist without a second call. No OFFSET, no Salesforce
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from gateway.odata.http.errors import bad_request
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
 from gateway.soql.printer import MAX_STATEMENT, StatementTooLong, print_soql
 from gateway.soql.syntax import Condition, Query
+from gateway.source.protocol import Source
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def soql_text(query: Query) -> str:
 
 
 def read_page(
-    source: Any,
+    source: Source,
     plan: ReadPlan,
     *,
     page_size: int,
@@ -84,6 +84,18 @@ def read_page(
     return Page(records, more and bool(records), next_position, count)
 
 
-def count_rows(source: Any, plan: ReadPlan) -> int:
+def count_rows(source: Source, plan: ReadPlan) -> int:
     """All rows matching the plan's filter (ignoring $top): one ``SELECT COUNT()`` call."""
     return int(source.query(soql_text(count_query(plan)))["totalSize"])
+
+
+def fetch_one(source: Source, query: Query) -> dict | None:
+    """The first record ``query`` answers (one call), or None."""
+    records = source.query(soql_text(query)).get("records", [])
+    return records[0] if records else None
+
+
+def read_entity(source: Source, plan: ReadPlan, key: Condition) -> dict | None:
+    """The one entity ``key`` selects, with the plan's properties and expansions (one call); None when
+    there is none. GET by key, the read-back after a write and ``$batch`` parts all read through here."""
+    return fetch_one(source, dataclasses.replace(plan.query, where=key, order_by=(), limit=1))

@@ -3,9 +3,9 @@
 A batch answers in the format it was sent in, always 200 with one response per request (or per failed
 change set). Requests run in order:
 
-- Outside change sets, each request (reads included) is served by this gateway's own routes through an
-  in-process call that carries the batch's ``Authorization``: the same checks, costs and answers as if it
-  had been sent on its own.
+- Outside change sets, each request (reads included) goes through the same pipeline as a request sent on
+  its own (``dispatch.respond``: routing, negotiation, shaping), with the batch's context: authentication
+  and CSRF were checked once, for the batch.
 - A change set (multipart) or atomicity group (JSON) is checked completely first (``changeset.py``), then
   written in one all-or-none Salesforce call. When it fails nothing is written. Multipart answers a failed
   change set with a single ``application/http`` response that applies to all of its requests (OData 4.0
@@ -18,23 +18,28 @@ change set). Requests run in order:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, request
+from flask import Response
 from werkzeug.datastructures import Headers
 
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
-from gateway.odata.http.headers import parse_prefer
+from gateway.odata.http.request import ODataRequest
+from gateway.odata.http.resource_path import key_segment
+from gateway.odata.service import RequestContext
 from gateway.odata.v4 import multipart
-from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway
-from gateway.odata.v4.shape import key_segment
+from gateway.odata.v4.negotiation import check_max_version, json_format
+from gateway.odata.v4.request_context import SERVICE_PREFIX
+from gateway.odata.v4.responses import ODATA_VERSION, error_response
+from gateway.odata.v4.shape import JsonFormat, Shaper
 from gateway.odata.write import changeset
+from gateway.odata.write.payload import decode_content_encoding
 
 MAX_BATCH_REQUESTS = 1000
-ODATA_JSON = "application/json;odata.metadata=minimal"
-_FORWARDED_OUTER_HEADERS = ("Authorization", "X-CSRF-Token")
+Responder = Callable[[RequestContext, ODataRequest], Response]
 
 
 @dataclass
@@ -56,9 +61,9 @@ class SubResponse:
 
 
 def _error_response(error: ODataError) -> SubResponse:
-    body = json.dumps(error.body(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    headers = {"Content-Type": ODATA_JSON, "OData-Version": "4.0", **error.headers}
-    return SubResponse(error.status, headers, body)
+    response = error_response(error)
+    headers = {"Content-Type": response.content_type, "OData-Version": ODATA_VERSION, **error.headers}
+    return SubResponse(error.status, headers, response.get_data())
 
 
 def _resource_of(url: str) -> str:
@@ -79,27 +84,22 @@ def _resource_of(url: str) -> str:
 # --- running one request outside change sets -------------------------------------------------------------
 
 
-def _dispatch(sub: SubRequest) -> SubResponse:
-    """Serve ``sub`` through this gateway's own routes, in process."""
+def _dispatch(ctx: RequestContext, outer: ODataRequest, sub: SubRequest, respond: Responder) -> SubResponse:
+    """Serve ``sub`` through the same pipeline as a top-level request, in process."""
     try:
         resource = _resource_of(sub.url)
+        if resource.split("?")[0].split("/")[0] == "$batch":
+            raise bad_request("A batch cannot contain another $batch request.")
+        if sub.method not in ("GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"):
+            raise ODataError(405, "MethodNotAllowed", f"{sub.method} is not an OData method.")
+        headers = Headers([(k, v) for k, v in sub.headers.items() if k not in ("content-length", "host")])
+        check_max_version(headers)
+        encoding = headers.get("Content-Encoding")
+        body = decode_content_encoding(sub.body, encoding) if encoding else sub.body
     except ODataError as error:
         return _error_response(error)
-    if resource.split("?")[0].split("/")[0] == "$batch":
-        return _error_response(bad_request("A batch cannot contain another $batch request."))
-    if sub.method not in ("GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"):
-        return _error_response(ODataError(405, "MethodNotAllowed", f"{sub.method} is not an OData method."))
-    headers = {k: v for k, v in sub.headers.items() if k not in ("content-length", "host")}
-    for name in _FORWARDED_OUTER_HEADERS:
-        if name.lower() not in headers and request.headers.get(name) is not None:
-            headers[name] = request.headers[name]
-    response = current_app.test_client().open(
-        SERVICE_PREFIX + "/" + resource.replace(" ", "%20"),
-        method=sub.method,
-        headers=headers,
-        data=sub.body,
-        base_url=request.host_url,
-    )
+    request = ODataRequest.from_relative_url(sub.method, resource, headers, body, outer.service_root)
+    response = respond(ctx, request)
     out = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return SubResponse(response.status_code, out, response.get_data())
 
@@ -107,44 +107,65 @@ def _dispatch(sub: SubRequest) -> SubResponse:
 # --- change sets ---------------------------------------------------------------------------------------
 
 
-def _run_change_set(subs: list[SubRequest]) -> tuple[list[SubResponse], SubResponse | None]:
+def _run_change_set(
+    ctx: RequestContext, outer: ODataRequest, subs: list[SubRequest]
+) -> tuple[list[SubResponse], SubResponse | None]:
     """(one response per request, the single error response of a failed change set or None)."""
-    model = current_gateway().model()
+    model = ctx.model()
     operations: list[changeset.ChangeOperation] = []
     try:
         for index, sub in enumerate(subs):
             try:
-                operations.append(changeset.compile_operation(model, sub.method, _resource_of(sub.url),
-                                                              Headers(sub.headers), sub.body))  # fmt: skip
+                resource = _resource_of(sub.url)
+                operations.append(
+                    changeset.compile_operation(model, sub.method, resource, Headers(sub.headers), sub.body)
+                )
             except ODataError as error:
                 return _failed_change_set(subs, index, error)
         changeset.plan_calls(operations)
     except ODataError as error:
         return _failed_change_set(subs, None, error)
-    outcome = changeset.execute(current_gateway().source, operations)
+    outcome = changeset.execute(ctx.source, operations)
     if outcome.error is not None:
         return _failed_change_set(subs, outcome.failed_index, outcome.error)
     responses = []
-    for op, record_id, created in zip(operations, outcome.ids, outcome.created, strict=True):
-        responses.append(_success(op, record_id or "", created))
+    for sub, op, record_id, created in zip(subs, operations, outcome.ids, outcome.created, strict=True):
+        responses.append(_success(ctx, outer, sub, op, record_id or "", created))
     return responses, None
 
 
-def _success(op: changeset.ChangeOperation, record_id: str, created: bool) -> SubResponse:
+def _success(
+    ctx: RequestContext,
+    outer: ODataRequest,
+    sub: SubRequest,
+    op: changeset.ChangeOperation,
+    record_id: str,
+    created: bool,
+) -> SubResponse:
     if not created:
         return SubResponse(204)
-    root = request.host_url.rstrip("/") + SERVICE_PREFIX + "/"
+    root = outer.service_root
     entity_url = f"{root}{op.entity_set.name}{key_segment(record_id)}"
     headers = {"Location": entity_url, "OData-EntityId": entity_url}
     if op.minimal:
         headers["Preference-Applied"] = "return=minimal"
         return SubResponse(204, headers)
-    # The entity as written (key + the values sent), without a read back, so the change set stays one call.
-    body: dict[str, Any] = {"@odata.context": f"{root}$metadata#{op.entity_set.name}/$entity"}
-    body[op.entity_set.key] = record_id
-    body.update({k: v for k, v in op.record.items() if k != "attributes" and k in op.entity_set.properties})
-    data = json.dumps(body, ensure_ascii=False, default=str, separators=(",", ":")).encode("utf-8")
-    headers.update({"Content-Type": ODATA_JSON, "OData-Version": "4.0"})
+    # The entity as written (key + the values sent), without a read back, so the change set stays one call;
+    # shaped as the request asked ($format or Accept: metadata level, IEEE754Compatible), like any read.
+    part = ODataRequest.from_relative_url(sub.method, _resource_of(sub.url), Headers(sub.headers), b"", root)
+    try:
+        fmt = json_format(part.args, part.headers.get("Accept"))
+    except ODataError:
+        fmt = JsonFormat()  # already written: answer in the default format rather than fail
+    record = {"Id": record_id, **{k: v for k, v in op.record.items() if k != "attributes"}}
+    select = tuple(name for name in op.entity_set.properties if name in record)
+    shaper = Shaper.build(op.entity_set, select, (), fmt, root, ctx.model().namespace)
+    body: dict[str, Any] = {}
+    if fmt.metadata != "none":
+        body["@odata.context"] = f"{root}$metadata#{op.entity_set.name}/$entity"
+    body.update(shaper.shape(record))
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers.update({"Content-Type": fmt.content_type, "OData-Version": ODATA_VERSION})
     return SubResponse(201, headers, data)
 
 
@@ -171,22 +192,24 @@ def _sub_from_part(part: multipart.HttpRequestPart, group: str | None) -> SubReq
     return SubRequest(part.content_id, part.method, part.url, part.headers, part.body, group)
 
 
-def _multipart_batch(body: bytes, content_type: str) -> Response:
+def _multipart_batch(
+    ctx: RequestContext, outer: ODataRequest, respond: Responder, content_type: str
+) -> Response:
     try:
-        items = multipart.parse_batch(body, content_type)
+        items = multipart.parse_batch(outer.body, content_type)
     except multipart.MultipartError as error:
         raise multipart.bad_multipart(error) from None
     _check_size(sum(len(i.requests) if isinstance(i, multipart.ChangeSetPart) else 1 for i in items))
     out: list[multipart.HttpResponsePart | bytes] = []
     for number, item in enumerate(items):
         if isinstance(item, multipart.HttpRequestPart):
-            response = _dispatch(_sub_from_part(item, None))
+            response = _dispatch(ctx, outer, _sub_from_part(item, None), respond)
             out.append(multipart.HttpResponsePart(response.status, response.headers, response.body))
             continue
         subs = [_sub_from_part(part, f"changeset{number}") for part in item.requests]
         if not subs:
             continue
-        responses, failure = _run_change_set(subs)
+        responses, failure = _run_change_set(ctx, outer, subs)
         if failure is not None:
             out.append(multipart.HttpResponsePart(failure.status, failure.headers, failure.body))
             continue
@@ -273,8 +296,8 @@ def _json_response_item(sub: SubRequest, response: SubResponse) -> dict:
     return item
 
 
-def _json_batch(body: bytes) -> Response:
-    subs = _json_requests(body)
+def _json_batch(ctx: RequestContext, outer: ODataRequest, respond: Responder) -> Response:
+    subs = _json_requests(outer.body)
     failed: set[str] = set()  # ids and groups that failed
     results: list[dict] = []
     index = 0
@@ -296,9 +319,9 @@ def _json_batch(body: bytes) -> Response:
             )
             responses = [_error_response(error)] * len(unit)
         elif sub.group is None:
-            responses = [_dispatch(sub)]
+            responses = [_dispatch(ctx, outer, sub, respond)]
         else:
-            responses, _ = _run_change_set(unit)
+            responses, _ = _run_change_set(ctx, outer, unit)
         for s, r in zip(unit, responses, strict=True):
             if r.status >= 400:
                 failed.add(s.id or "")
@@ -317,16 +340,15 @@ def _check_size(count: int) -> None:
         raise bad_request(f"A batch may hold at most {MAX_BATCH_REQUESTS} requests; this one has {count}.")
 
 
-def handle_batch() -> Response:
-    """Answer ``POST /odata/$batch``."""
-    if request.method != "POST":
+def handle_batch(ctx: RequestContext, req: ODataRequest, respond: Responder) -> Response:
+    """Answer ``POST /odata/$batch``; ``respond`` serves each request outside change sets."""
+    if req.method != "POST":
         raise ODataError(405, "MethodNotAllowed", "$batch accepts POST only.", headers={"Allow": "POST"})
-    content_type = request.headers.get("Content-Type", "")
-    body = request.get_data()
+    content_type = req.headers.get("Content-Type", "")
     if content_type.lower().startswith("multipart/mixed"):
-        response = _multipart_batch(body, content_type)
+        response = _multipart_batch(ctx, req, respond, content_type)
     elif content_type.lower().startswith("application/json"):
-        response = _json_batch(body)
+        response = _json_batch(ctx, req, respond)
     else:
         raise ODataError(
             415,
@@ -334,6 +356,6 @@ def handle_batch() -> Response:
             "A $batch request is multipart/mixed (with a boundary) or application/json; "
             f"not '{content_type or 'no Content-Type'}'.",
         )
-    if parse_prefer(request.headers.get("Prefer")).continue_on_error:
+    if req.preferences.continue_on_error:
         response.headers["Preference-Applied"] = "odata.continue-on-error"
     return response

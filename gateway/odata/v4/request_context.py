@@ -1,17 +1,17 @@
-"""What a request handler of the OData service needs from Flask's context: the gateway and its URLs."""
+"""What the V4 blueprint takes from Flask's context: the gateway and the service root URL."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import current_app, request
+
+from gateway.odata.service import Gateway
 
 SERVICE_PREFIX = "/odata"
 """Where the service root is mounted."""
 
 
-def current_gateway() -> Any:
-    """The ``app.Gateway`` of the running app (source, model, secrets, access rules)."""
+def current_gateway() -> Gateway:
+    """The ``Gateway`` of the running app (source, model, secrets, access rules)."""
     return current_app.extensions["odata_gateway"]
 
 

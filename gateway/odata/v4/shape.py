@@ -9,14 +9,14 @@ Decimal and Int64 values, and the count, are strings). Control information follo
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
+from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet, Property
+from gateway.odata.model.values import etag_of, sf_datetime_to_odata
 
 
 @dataclass(frozen=True)
@@ -82,27 +82,6 @@ def odata_value(prop: Property, value: Any, fmt: JsonFormat) -> Any:
     """A Salesforce JSON value as the OData JSON value of ``prop``."""
     convert = value_converter(prop, fmt)
     return value if convert is None else convert(value)
-
-
-def sf_datetime_to_odata(value: str) -> str:
-    """``2024-03-01T12:00:00.000+0000`` → ``2024-03-01T12:00:00.000Z`` (always UTC, milliseconds)."""
-    if len(value) == 28 and value.endswith("+0000"):  # what Salesforce sends: skip parsing
-        return value[:23] + "Z"
-    parsed = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(dt.UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
-
-
-def key_segment(key: str, property: str | None = None) -> str:
-    """``('001…')`` — the key predicate of an entity's canonical URL; ``(Ext__c='K-1')`` for an
-    alternate key."""
-    literal = "'" + quote(key.replace("'", "''"), safe="") + "'"
-    return f"({literal})" if property is None else f"({property}={literal})"
-
-
-def etag_of(record: dict) -> str | None:
-    """The weak ETag of a Salesforce record, from its SystemModstamp (None when it was not read)."""
-    stamp = record.get("SystemModstamp")
-    return None if stamp is None else f'W/"{sf_datetime_to_odata(stamp)}"'
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def compile_operation(
         raise not_implemented(
             "$<Content-ID> references are not supported in change sets; address entities by their key."
         )
-    path = parse_resource_path(unquote(resource))
+    path = parse_resource_path(unquote(resource.split("?", 1)[0]))  # query options do not address
     entity_set = model.entity_set(path.entity_set)
     if entity_set is None:
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)

@@ -8,7 +8,7 @@ the record changed. Comparison is weak (RFC 9110 §8.8.3.2): the opaque part dec
 from __future__ import annotations
 
 from gateway.odata.http.errors import ODataError
-from gateway.odata.v4.shape import etag_of
+from gateway.odata.model.values import etag_of
 
 __all__ = ["ANY", "etag_of", "matches", "parse_etags"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from gateway.odata.http.errors import ODataError, bad_request, not_found
 from gateway.odata.http.resource_path import KeyPredicate
@@ -29,9 +29,9 @@ from gateway.odata.http.source_errors import odata_error_from_write
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
 from gateway.odata.model.keys import key_property
 from gateway.odata.read.bind import bind
-from gateway.odata.read.execute import soql_text
+from gateway.odata.read.execute import read_entity, soql_text
 from gateway.odata.read.plan import plan_read
-from gateway.odata.read.query_options import parse_query_options
+from gateway.odata.read.query_options import QueryOptions
 from gateway.odata.write import etags
 from gateway.odata.write.payload import (
     Operation,
@@ -45,6 +45,7 @@ from gateway.odata.write.payload import (
 )
 from gateway.soql.syntax import Comparison, Field, Query, StringLiteral
 from gateway.source.connection import SourceError
+from gateway.source.protocol import Source
 
 T = TypeVar("T")
 
@@ -63,7 +64,9 @@ def call(operation: Callable[[], T], target: str | None) -> T:
         raise odata_error_from_write(error, target) from error
 
 
-def read_record(source: Any, entity_set: EntitySet, field: str, value: str, fields: list[str]) -> dict | None:
+def read_record(
+    source: Source, entity_set: EntitySet, field: str, value: str, fields: list[str]
+) -> dict | None:
     """The record whose ``field`` equals ``value`` with ``fields`` (one query), or None; 409 when an
     external ID matches several."""
     select = tuple(Field((name,)) for name in dict.fromkeys(["Id", *fields]))
@@ -80,19 +83,13 @@ def read_record(source: Any, entity_set: EntitySet, field: str, value: str, fiel
 
 
 def read_written(
-    source: Any, model: Model, entity_set: EntitySet, record_id: str
+    source: Source, model: Model, entity_set: EntitySet, record_id: str
 ) -> tuple[tuple[str, ...], dict | None]:
-    """The properties the read path returns for ``entity_set`` and the record with them (one query; None
-    when it can no longer be read)."""
-    plan = plan_read(bind(entity_set, model, parse_query_options({})))
-    query = Query(
-        plan.query.select,
-        entity_set.sobject,
-        Comparison(Field(("Id",)), "=", StringLiteral(record_id)),
-        limit=1,
-    )
-    records = call(lambda: source.query(soql_text(query)), entity_set.name).get("records", [])
-    return plan.select, (records[0] if records else None)
+    """The properties the read path returns for ``entity_set`` and the record with them, read as a GET by
+    key reads it (``read_entity``: one query; None when it can no longer be read)."""
+    plan = plan_read(bind(entity_set, model, QueryOptions()))
+    key = Comparison(Field(("Id",)), "=", StringLiteral(record_id))
+    return plan.select, call(lambda: read_entity(source, plan, key), entity_set.name)
 
 
 def _check_fields(entity_set: EntitySet) -> list[str]:
@@ -100,7 +97,7 @@ def _check_fields(entity_set: EntitySet) -> list[str]:
 
 
 def precheck(
-    source: Any,
+    source: Source,
     entity_set: EntitySet,
     field: str,
     value: str,
@@ -147,7 +144,7 @@ def checked_payload(model: Model, entity_set: EntitySet, body: dict, operation: 
     return convert_entity(model, entity_set, body, operation)
 
 
-def create(source: Any, model: Model, entity_set: EntitySet, body: dict, extra: dict | None = None) -> str:
+def create(source: Source, model: Model, entity_set: EntitySet, body: dict, extra: dict | None = None) -> str:
     """Create one record from ``body`` (plus ``extra`` Salesforce values); its Id."""
     payload = checked_payload(model, entity_set, body, "create")
     values = {**payload.values, **(extra or {})}
@@ -155,7 +152,12 @@ def create(source: Any, model: Model, entity_set: EntitySet, body: dict, extra: 
 
 
 def create_child(
-    source: Any, model: Model, parent_set: EntitySet, key: KeyPredicate, nav: NavigationProperty, body: dict
+    source: Source,
+    model: Model,
+    parent_set: EntitySet,
+    key: KeyPredicate,
+    nav: NavigationProperty,
+    body: dict,
 ) -> tuple[EntitySet, str]:
     """``POST Parent('id')/Children``: create a child whose lookup points at the parent; (set, Id)."""
     target = model.entity_set(nav.target_set)
@@ -184,7 +186,7 @@ def create_child(
 
 
 def update(
-    source: Any,
+    source: Source,
     model: Model,
     entity_set: EntitySet,
     record_id: str,
@@ -204,7 +206,7 @@ def update(
 
 
 def upsert(
-    source: Any,
+    source: Source,
     model: Model,
     entity_set: EntitySet,
     field: str,
@@ -232,7 +234,9 @@ def upsert(
     return Upserted(result["id"], bool(result.get("created")))
 
 
-def delete(source: Any, model: Model, entity_set: EntitySet, key: KeyPredicate, if_match: str | None) -> None:
+def delete(
+    source: Source, model: Model, entity_set: EntitySet, key: KeyPredicate, if_match: str | None
+) -> None:
     """Delete the keyed record (by Id, or by external ID after finding its Id)."""
     check_method_allowed(model, entity_set, "delete")
     key_prop = key_property(entity_set, key).name

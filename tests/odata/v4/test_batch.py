@@ -342,3 +342,77 @@ def test_metadata_declares_batch_support(gateway):
         "multipart/mixed",
         "application/json",
     ]
+
+
+# --- the same pipeline as single requests ----------------------------------------------------------------
+
+
+def test_a_created_entity_is_shaped_as_the_part_asked(gateway):
+    client, source, store = gateway
+    requests = [
+        {
+            "id": "none",
+            "atomicityGroup": "g1",
+            "method": "POST",
+            "url": "Opportunity?$format=application/json;odata.metadata=none;IEEE754Compatible=true",
+            "body": {
+                "Name": "Big deal",
+                "StageName": "Prospecting",
+                "CloseDate": "2025-01-31",
+                "Amount": 1234.5,
+            },
+        },
+        {
+            "id": "minimal",
+            "atomicityGroup": "g1",
+            "method": "POST",
+            "url": "Opportunity",
+            "headers": {"Accept": "application/json;odata.metadata=minimal"},
+            "body": {
+                "Name": "Small deal",
+                "StageName": "Prospecting",
+                "CloseDate": "2025-01-31",
+                "Amount": 7,
+            },
+        },
+    ]
+    answer = json_batch(client, requests)
+    assert answer.status_code == 200
+    plain, minimal = answer.get_json()["responses"]
+    assert plain["status"] == 201 and minimal["status"] == 201
+    assert "@odata.context" not in plain["body"]
+    assert plain["body"]["Amount"] == "1234.5"  # IEEE754Compatible: Decimal as a string
+    assert plain["headers"]["content-type"] == "application/json;odata.metadata=none;IEEE754Compatible=true"
+    assert minimal["body"]["@odata.context"].endswith("$metadata#Opportunity/$entity")
+    assert minimal["body"]["Amount"] == 7
+    # What was answered is what the org holds.
+    with store.lock:
+        held = store.conn.execute(
+            'SELECT "Name", "Amount" FROM "Opportunity" WHERE "Id" = ?', (plain["body"]["Id"],)
+        ).fetchone()
+    assert held == ("Big deal", 1234.5)
+
+
+def test_parts_are_served_in_process_without_a_test_client(gateway, monkeypatch):
+    client, source, store = gateway
+    from flask import Flask
+
+    def no_test_client(*args, **kwargs):
+        raise AssertionError("a $batch part went through the WSGI test client")
+
+    monkeypatch.setattr(Flask, "test_client", no_test_client)
+    first = account_ids(store)[0]
+    answer = json_batch(
+        client,
+        [
+            {"id": "read", "method": "GET", "url": f"Account('{first}')?$select=Name"},
+            {"id": "count", "method": "GET", "url": "Account/$count"},
+            {"id": "meta", "method": "GET", "url": "$metadata"},
+        ],
+    )
+    read, count, meta = answer.get_json()["responses"]
+    with store.lock:
+        name = store.conn.execute('SELECT "Name" FROM "Account" WHERE "Id" = ?', (first,)).fetchone()[0]
+    assert read["status"] == 200 and read["body"]["Name"] == name
+    assert count["status"] == 200 and count["body"] == str(len(account_ids(store)))
+    assert meta["status"] == 200 and meta["body"].startswith("<?xml")

@@ -1,0 +1,42 @@
+"""One OData request as every face and ``$batch`` part hands it to the pipeline (no Flask).
+
+The V4 blueprint builds one from the HTTP request; ``$batch`` builds one per part, so both go through the
+same dispatch (routing, negotiation, shaping) with the authentication and CSRF checks done once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from werkzeug.datastructures import Headers, MultiDict
+
+from gateway.odata.http.headers import Preferences, effective_method, parse_prefer
+
+
+@dataclass(frozen=True)
+class ODataRequest:
+    method: str  # as sent, upper case (X-HTTP-Method not applied: see ``intended_method``)
+    path: str  # the resource path after the service root, percent-decoded; "" is the service document
+    args: MultiDict  # query options, decoded, in order (repeated options kept)
+    headers: Headers  # case-insensitive
+    body: bytes  # decoded (Content-Encoding already undone)
+    service_root: str  # the absolute service root URL, ending in "/"
+
+    @classmethod
+    def from_relative_url(
+        cls, method: str, url: str, headers: Headers, body: bytes, service_root: str
+    ) -> ODataRequest:
+        """A request for ``url`` relative to the service root (``Account?$top=2``), as in $batch parts."""
+        parts = urlsplit(url)
+        args = MultiDict(parse_qsl(parts.query, keep_blank_values=True))
+        return cls(method.upper(), unquote(parts.path), args, headers, body, service_root)
+
+    @property
+    def intended_method(self) -> str:
+        """The method meant: ``X-HTTP-Method`` tunnels PATCH, MERGE, PUT or DELETE over POST (else 400)."""
+        return effective_method(self.method, self.headers)
+
+    @property
+    def preferences(self) -> Preferences:
+        return parse_prefer(self.headers.get("Prefer"))
