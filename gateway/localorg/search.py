@@ -26,7 +26,13 @@ import re
 from typing import Any
 
 from gateway.soql.parser import SoqlSyntaxError, error_layout
-from gateway.soql.search_words import SearchRuleError, WordPattern, check_search, term_words
+from gateway.soql.search_words import (
+    SEARCHABLE_TYPES,
+    SearchRuleError,
+    WordPattern,
+    check_search,
+    term_words,
+)
 from gateway.soql.sosl import (
     MAX_SEARCH_LIMIT,
     MAX_SEARCH_OFFSET,
@@ -47,8 +53,6 @@ from .access import UserAccess
 from .errors import SalesforceError, invalid_type
 from .schema import SObjectType
 
-SEARCHABLE_TYPES = frozenset({"string", "picklist", "textarea", "email", "phone", "url"})
-"""Field types the search index holds (text, picklist, text area and long text area, email, phone, url)."""
 MAX_WILDCARD_WORDS = 1000
 """Words one wildcard word (other than a trailing ``*``) may stand for; more is MALFORMED_SEARCH."""
 INDEX_TABLE = "_localorg_search_indexes"

@@ -78,6 +78,13 @@ class GovernedSource:
             self.cache.put(digest, json.dumps(result, separators=(",", ":")).encode())
         return result
 
+    def search(self, sosl: str) -> dict:
+        """A SOSL search, noted in the request record like a query (neither cached nor coalesced)."""
+        record = context.current()
+        if record is not None:
+            record.note_soql(sosl)
+        return self.inner.search(sosl)
+
     # ----- writes -----------------------------------------------------------------------------------
 
     def _invalidating(self, objects: Iterable[str] | None, call: Any) -> Any:

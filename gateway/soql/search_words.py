@@ -1,5 +1,9 @@
 """How search text matches record text — the one place these rules live (gateway and local org share it).
 
+Fields
+    Fields of the types in ``SEARCHABLE_TYPES`` are searched (``IN ALL FIELDS``; ``NAME``/``EMAIL``/
+    ``PHONE FIELDS`` narrow that to the name field, email fields, phone fields).
+
 Words
     Text is folded (Unicode compatibility decomposition, every combining mark removed, case folded), then
     split into **words**: maximal runs of letters and digits (any script; ``_`` and punctuation separate).
@@ -41,6 +45,9 @@ from gateway.soql.sosl import (
     search_items,
 )
 
+SEARCHABLE_TYPES = frozenset({"string", "picklist", "textarea", "email", "phone", "url"})
+"""Field types (describe ``type``) whose words search finds: text, picklist, text area and long text area,
+email, phone, url."""
 MAX_SEARCH_TEXT = 10_000
 """Salesforce's limit on the length of the search text."""
 

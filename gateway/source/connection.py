@@ -501,6 +501,13 @@ class SourceConnection:
                 return
             result = self.query_more(result["nextRecordsUrl"], batch_size)
 
+    def search(self, sosl: str) -> dict:
+        """A SOSL search: ``{"searchRecords": [...]}`` (API versions that answer a bare list included)."""
+        result = self._call(lambda sf: sf.search(sosl))
+        if isinstance(result, list):
+            return {"searchRecords": result}
+        return result or {"searchRecords": []}
+
     def describe_global(self) -> dict:
         return self._call(lambda sf: sf.describe())
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
 from gateway.odata.model.publication import ALL, EntitySetSpec, Publication, PublicationError
+from gateway.soql.search_words import SEARCHABLE_TYPES
 
 ID_LENGTH = 18
 STRING_TYPES = frozenset(
@@ -122,6 +123,12 @@ def build_model(publication: Publication, describe: Describe, namespace: str = "
             deletable=spec.deletable and bool(object_describe.get("deletable", True)),
             label=object_describe.get("label") or object_describe["name"],
             key_prefix=object_describe.get("keyPrefix") or None,
+            searchable=spec.searchable,
+            sobject_searchable=bool(object_describe.get("searchable", True)),
+            search_fields_hidden=any(
+                f.get("type") in SEARCHABLE_TYPES and f.get("name") not in properties
+                for f in object_describe.get("fields", [])
+            ),
         )
     return Model(namespace=namespace, entity_sets=entity_sets)
 

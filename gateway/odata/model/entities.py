@@ -11,6 +11,8 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 
+from gateway.soql.search_words import SEARCHABLE_TYPES
+
 
 @dataclass(frozen=True)
 class Property:
@@ -55,6 +57,14 @@ class EntitySet:
     deletable: bool = False
     label: str = ""
     key_prefix: str | None = None  # the object's Id prefix from the describe (keyPrefix); None: none
+    searchable: bool = True  # the publication allows $search (``searchable = false`` turns it off)
+    sobject_searchable: bool = True  # the source's describe says the object can be searched
+    search_fields_hidden: bool = False  # some field the source searches is not published: verify results
+
+    @builtins.property
+    def search_fields(self) -> tuple[str, ...]:
+        """The published properties Salesforce search looks in (text, picklist, email, phone, url...)."""
+        return tuple(p.name for p in self.properties.values() if p.sf_type in SEARCHABLE_TYPES)
 
     def property(self, name: str) -> Property | None:
         """The published property named ``name`` (exact case first, then case-insensitive)."""

@@ -12,6 +12,7 @@ A publication file holds one ``[[entity_set]]`` table per published object::
     insertable = true              # POST allowed (default: true when any field is writable)
     updatable = true               # PATCH allowed (default: true when any field is writable)
     deletable = false              # DELETE allowed (default: false)
+    searchable = false             # $search allowed (default: true, when the object is searchable)
 
 A folder is read as all its ``*.toml`` files in name order. A bad file stops start-up with a
 ``PublicationError`` naming the file, the line and the problem; checks that need the source's describe
@@ -42,6 +43,7 @@ ENTITY_SET_KEYS = (
     "insertable",
     "updatable",
     "deletable",
+    "searchable",
 )
 # An OData SimpleIdentifier (CSDL): letters, digits and underscores, not starting with a digit.
 SIMPLE_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -73,6 +75,7 @@ class EntitySetSpec:
     updatable: bool
     deletable: bool
     file: str = ""
+    searchable: bool = True
     line: int = 1
     # "key" -> line of ``key = ...``; "key/value" -> line where a list item is written.
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
@@ -232,7 +235,7 @@ def _parse_entity_set(table: dict, file: str, lines: list[str], block: tuple[int
     writable = _field_list(table, "writable", (), fail)
     external_ids = _field_list(table, "external_ids", (), fail, allow_all=False)
     flags = {}
-    for key in ("insertable", "updatable", "deletable"):
+    for key in ("insertable", "updatable", "deletable", "searchable"):
         value = table.get(key)
         if value is not None and not isinstance(value, bool):
             raise fail(f"{key} must be true or false, not {value!r}", key)
@@ -255,6 +258,7 @@ def _parse_entity_set(table: dict, file: str, lines: list[str], block: tuple[int
         insertable=any_writable if flags["insertable"] is None else flags["insertable"],
         updatable=any_writable if flags["updatable"] is None else flags["updatable"],
         deletable=bool(flags["deletable"]),
+        searchable=flags["searchable"] is not False,
         file=file,
         line=header_line,
         lines=item_lines,

@@ -40,8 +40,10 @@ from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
 from gateway.odata.model.keys import is_salesforce_id
 from gateway.odata.read.query_options import ExpandItem, OrderItem, QueryOptions, parse_datetime
+from gateway.odata.read.search_expr import bind_search, check_contains_chain
 from gateway.soql import syntax as soql
 from gateway.soql.printer import MAX_STRING_LITERAL, like_pattern
+from gateway.soql.sosl import SearchExpr
 
 NUMBER_TYPES = frozenset({"Edm.Int16", "Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double", "Edm.Single"})
 DATE_PARTS = {
@@ -96,6 +98,7 @@ class BoundQuery:
     count: bool = False
     skiptoken: str | None = None
     format: str | None = None
+    search: SearchExpr | None = None  # $search as a SOSL search expression
 
 
 # --- condition helpers (constant folding keeps the SOQL readable) ------------------------------------
@@ -670,8 +673,8 @@ def _refuse_common(options: QueryOptions, where: str) -> None:
             "Enable Server Driven Pagination on the External Data Source and follow @odata.nextLink instead.",
             "$skip",
         )
-    if options.search is not None:
-        raise not_implemented(f"$search{where} is not supported yet; use $filter with contains()", "$search")
+    if options.search is not None and where:
+        raise not_implemented(f"$search{where} is not supported: search the entity set itself", "$search")
 
 
 def _bind_filter(
@@ -726,8 +729,10 @@ def bind(entity_set: EntitySet, model: Model, options: QueryOptions) -> BoundQue
     """Resolve ``options`` against ``entity_set`` in ``model``: 400 for bad names, 501 for what SOQL
     cannot answer, the filter translated to a SOQL condition."""
     _refuse_common(options, "")
+    search = None if options.search is None else bind_search(entity_set, options.search)
     binder = _Binder(entity_set, model, "$select")
     select = binder.select(entity_set, options.select)
+    check_contains_chain(entity_set, options.filter)
     where = _bind_filter(entity_set, model, options, "$filter")
     order_by = _Binder(entity_set, model, "$orderby").order_by(options.orderby)
     expands: dict[str, BoundExpand] = {}
@@ -736,6 +741,12 @@ def bind(entity_set: EntitySet, model: Model, options: QueryOptions) -> BoundQue
             if bound.navigation.name in expands:
                 raise bad_request(f"'{bound.navigation.name}' is expanded more than once", target="$expand")
             expands[bound.navigation.name] = bound
+    if search is not None and any(e.navigation.collection for e in expands.values()):
+        raise not_implemented(
+            "$expand of a collection cannot be combined with $search: Salesforce search returns no related "
+            "lists. Expand lookups only, or read the related entities with their own request.",
+            "$expand",
+        )
     return BoundQuery(
         entity_set=entity_set,
         select=select,
@@ -746,4 +757,5 @@ def bind(entity_set: EntitySet, model: Model, options: QueryOptions) -> BoundQue
         count=options.count,
         skiptoken=options.skiptoken,
         format=options.format,
+        search=search,
     )

@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from gateway.odata.http.errors import bad_request
+from gateway.odata.read import search
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
 from gateway.soql.printer import MAX_STATEMENT, StatementTooLong, print_soql
@@ -49,6 +50,8 @@ def read_page(
     """Read one page of ``plan`` after ``position``; ``extra`` narrows it (navigation from a parent)."""
     if extra is not None:
         plan = restrict(plan, extra)
+    if plan.search is not None:  # $search: Salesforce search, one SOSL statement a page
+        return Page(*search.read_page(source, plan, page_size=page_size, position=position))
     remaining = None if plan.top is None else max(plan.top - position.served, 0)
     size = page_size if remaining is None else min(page_size, remaining)
     if size == 0:
@@ -85,7 +88,10 @@ def read_page(
 
 
 def count_rows(source: Source, plan: ReadPlan) -> int:
-    """All rows matching the plan's filter (ignoring $top): one ``SELECT COUNT()`` call."""
+    """All rows matching the plan's filter (ignoring $top): one ``SELECT COUNT()`` call (with $search:
+    the size of Salesforce's search result set, one search call)."""
+    if plan.search is not None:
+        return search.count_matches(source, plan)
     return int(source.query(soql_text(count_query(plan)))["totalSize"])
 
 

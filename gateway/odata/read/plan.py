@@ -16,6 +16,7 @@ from typing import Any
 from gateway.odata.model.entities import EntitySet, NavigationProperty, Property
 from gateway.odata.read.bind import FALSE, ID, BoundExpand, BoundQuery, OrderKey, conjunction, disjunction
 from gateway.soql import syntax as soql
+from gateway.soql.sosl import SearchExpr
 
 __all__ = [
     "ExpandPlan",
@@ -47,6 +48,7 @@ class ReadPlan:
     order_keys: tuple[OrderKey, ...]  # the ORDER BY keys, Id last; every one is in the SELECT
     top: int | None
     count: bool
+    search: SearchExpr | None = None  # $search: the page is one SOSL statement (read/search.py)
 
 
 def _id_property(entity_set: EntitySet) -> Property:
@@ -111,6 +113,7 @@ def plan_read(bound: BoundQuery) -> ReadPlan:
         order_keys=order_keys,
         top=bound.top,
         count=bound.count,
+        search=bound.search,
     )
 
 

@@ -3,8 +3,9 @@
 The XML validates against the OASIS ``edmx.xsd``/``edm.xsd``; the JSON is what the OASIS converter
 (``odata-csdl-xml2json``) makes of the XML. Both come from one description of the annotations, so they
 cannot drift apart. The Capabilities annotations declare what the gateway really does: no ``$skip``,
-``$expand`` one level deep, the filter functions bind.py translates, no ``$search`` and no ``$batch`` yet,
-and the insert/update/delete permissions of the publication.
+``$expand`` one level deep, the filter functions bind.py translates, ``$search`` where the publication
+and the describe allow it (``read/search_expr.py``), and the insert/update/delete permissions of the
+publication.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
+from gateway.odata.read.search_expr import UNSUPPORTED_EXPRESSIONS
 
 EDMX_NS = "http://docs.oasis-open.org/odata/ns/edmx"
 EDM_NS = "http://docs.oasis-open.org/odata/ns/edm"
@@ -85,6 +87,17 @@ def container_annotations() -> Annotations:
     ]
 
 
+def search_restrictions(entity_set: EntitySet) -> dict:
+    """``$search`` as bind refuses or answers it: off per set in the publication or by the describe."""
+    if not (entity_set.searchable and entity_set.sobject_searchable):
+        return {"Searchable": False}
+    unsupported = "|".join(UNSUPPORTED_EXPRESSIONS)  # NOT only works beside a positive term (AND NOT)
+    return {
+        "Searchable": True,
+        "UnsupportedExpressions": EnumMember("Capabilities.SearchExpressions", unsupported),
+    }
+
+
 def entity_set_annotations(entity_set: EntitySet) -> Annotations:
     properties = list(entity_set.properties.values())
     annotations: Annotations = [
@@ -105,7 +118,7 @@ def entity_set_annotations(entity_set: EntitySet) -> Annotations:
                 "NonSortableProperties": [PropertyPath(p.name) for p in properties if not p.sortable],
             },
         ),
-        ("Capabilities.SearchRestrictions", {"Searchable": False}),
+        ("Capabilities.SearchRestrictions", search_restrictions(entity_set)),
         ("Capabilities.ExpandRestrictions", {"Expandable": True, "MaxLevels": EXPAND_MAX_LEVELS}),
         ("Capabilities.SelectSupport", {"Supported": True}),
         (

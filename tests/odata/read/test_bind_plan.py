@@ -258,7 +258,7 @@ def test_skip_zero_is_fine_and_skip_above_zero_is_501_with_advice():
     [
         ({"$apply": "groupby((Name))"}, "$apply"),
         ({"$compute": "AnnualRevenue mul 2 as X"}, "$compute"),
-        ({"$search": "Acme"}, "$search"),
+        ({"$search": "Acme OR NOT Corp"}, "$search"),
         ({"$expand": "Contacts($levels=2)"}, "$levels"),
     ],
 )

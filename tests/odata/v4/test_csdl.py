@@ -214,7 +214,9 @@ def test_query_capabilities_of_each_entity_set(doc, demo_model):
         count = entity_set_annotation(doc, name, "Capabilities.CountRestrictions")
         assert record_value(count, "Countable", "Bool") == "true"
         search = entity_set_annotation(doc, name, "Capabilities.SearchRestrictions")
-        assert record_value(search, "Searchable", "Bool") == "false"
+        assert record_value(search, "Searchable", "Bool") == "true"  # every demo object is searchable
+        unsupported = record_value(search, "UnsupportedExpressions", "EnumMember")
+        assert unsupported == "Capabilities.SearchExpressions/NOT"
         expand = entity_set_annotation(doc, name, "Capabilities.ExpandRestrictions")
         assert record_value(expand, "MaxLevels", "Int") == "1"
         select = entity_set_annotation(doc, name, "Capabilities.SelectSupport")
