@@ -26,11 +26,11 @@ from urllib.parse import urlsplit
 from flask import Response
 from werkzeug.datastructures import Headers
 
+from gateway.odata.http import multipart
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.service import RequestContext
-from gateway.odata.v4 import multipart
 from gateway.odata.v4.negotiation import check_max_version, json_format
 from gateway.odata.v4.request_context import SERVICE_PREFIX
 from gateway.odata.v4.responses import ODATA_VERSION, error_response

@@ -17,7 +17,7 @@ paths — each would need a read before the write, which a single all-or-none ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -66,10 +66,26 @@ class Outcome:
     failed_index: int | None = None  # None with an error: it applies to the change set as a whole
 
 
+BodyParser = Callable[[bytes, str | None, EntitySet], dict]
+
+
+def json_entity(raw: bytes, content_type: str | None, entity_set: EntitySet) -> dict:
+    """The V4 face's entity body: an OData JSON object."""
+    return payload.parse_entity_body(raw)
+
+
 def compile_operation(
-    model: Model, method: str, resource: str, headers: Mapping[str, str], body: bytes
+    model: Model,
+    method: str,
+    resource: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    parse_body: BodyParser = json_entity,
 ) -> ChangeOperation:
-    """Check one change-set request (``resource``: the URL path after the service root, undecoded)."""
+    """Check one change-set request (``resource``: the URL path after the service root, undecoded).
+
+    ``parse_body`` turns the raw body (with its ``Content-Type``) into an OData JSON-shaped entity: the V2
+    face passes its own, for JSON verbose and Atom."""
     method = effective_method(method, headers)
     if method == "GET":
         raise bad_request("A change set may only contain writes; send GET requests outside change sets.")
@@ -92,12 +108,13 @@ def compile_operation(
             "atomic write); send the conditional write on its own."
         )
     minimal = parse_prefer(headers.get("Prefer")).return_ == "minimal"
+    content_type = headers.get("Content-Type")
     sobject = {"type": entity_set.sobject}
     if method == "POST":
         if path.key is not None:
             raise ODataError(405, "MethodNotAllowed", "POST creates in an entity set, not on an entity.")
         payload.check_method_allowed(model, entity_set, "create")
-        values = _convert(model, entity_set, body, "create").values
+        values = _convert(model, entity_set, body, "create", parse_body, content_type).values
         return ChangeOperation("create", entity_set, {"attributes": sobject, **values}, minimal=minimal)
     if path.key is None:
         raise ODataError(
@@ -108,7 +125,7 @@ def compile_operation(
         if method == "DELETE":
             raise not_implemented("Delete by external ID is not supported inside a change set; use the Id.")
         payload.check_method_allowed(model, entity_set, "upsert")
-        values = _convert(model, entity_set, body, "upsert").values
+        values = _convert(model, entity_set, body, "upsert", parse_body, content_type).values
         values = {k: v for k, v in values.items() if k.lower() != prop.name.lower()}
         record = {"attributes": sobject, **values, prop.name: path.key.value}
         return ChangeOperation("upsert", entity_set, record, prop.name, minimal)
@@ -118,7 +135,7 @@ def compile_operation(
         return ChangeOperation("delete", entity_set, record_id)
     operation = "replace" if method == "PUT" else "update"
     payload.check_method_allowed(model, entity_set, operation)
-    checked = _convert(model, entity_set, body, operation)
+    checked = _convert(model, entity_set, body, operation, parse_body, content_type)
     if checked.read_only:
         names = ", ".join(sorted(checked.read_only))
         raise not_implemented(
@@ -130,8 +147,15 @@ def compile_operation(
     return ChangeOperation("update", entity_set, {"attributes": sobject, **values, "Id": record_id})
 
 
-def _convert(model: Model, entity_set: EntitySet, body: bytes, operation: Any) -> payload.WritePayload:
-    entity = payload.parse_entity_body(body)
+def _convert(
+    model: Model,
+    entity_set: EntitySet,
+    body: bytes,
+    operation: Any,
+    parse_body: BodyParser,
+    content_type: str | None,
+) -> payload.WritePayload:
+    entity = parse_body(body, content_type, entity_set)
     for key, value in entity.items():
         if key.endswith("@odata.bind") and isinstance(value, str) and value.startswith("$"):
             raise not_implemented(

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from gateway.app import create_app
-from gateway.odata.v4.multipart import HttpResponsePart, parse_batch_response
+from gateway.odata.http.multipart import HttpResponsePart, parse_batch_response
 from gateway.source.embedded import embedded_source
 
 

@@ -1,4 +1,4 @@
-"""multipart/mixed batch bodies of OData 4.0: parse requests out of them, write responses into them.
+"""multipart/mixed batch bodies (OData 4.0 and V2 alike): parse the requests, write the responses.
 
 A batch body is a MIME multipart/mixed message. Each part is either one request (``Content-Type:
 application/http``, ``Content-Transfer-Encoding: binary``; its body is a request line, headers, a blank
