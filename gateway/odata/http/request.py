@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.datastructures import Headers, MultiDict
 
+from gateway.odata.http.errors import bad_request, not_implemented
 from gateway.odata.http.headers import Preferences, effective_method, parse_prefer
 
 
@@ -40,3 +41,20 @@ class ODataRequest:
     @property
     def preferences(self) -> Preferences:
         return parse_prefer(self.headers.get("Prefer"))
+
+
+def batch_part_resource(url: str, prefix: str) -> str:
+    """The part of a ``$batch`` request URL after the service root mounted at ``prefix`` (``/odata``):
+    absolute, root-relative and relative URLs alike; 501 for ``$<Content-ID>`` references, 400 for a URL
+    outside this service."""
+    url = url.strip()
+    if url.startswith("$") and not url.startswith(("$batch", "$metadata")):
+        raise not_implemented("$<Content-ID> references in batch request URLs are not supported.")
+    parts = urlsplit(url)
+    path = parts.path
+    root = prefix.rstrip("/") + "/"
+    if parts.scheme or path.startswith("/"):
+        if not path.startswith(root):
+            raise bad_request(f"'{url}' is not a resource of this service (its root is {root}).")
+        path = path[len(root) :]
+    return path + ("?" + parts.query if parts.query else "")

@@ -1,42 +1,27 @@
-"""The V2 face's Flask blueprint at ``/odata/v2/``: authentication, protocol headers, error bodies, routes.
+"""The V2 face's Flask blueprint at ``/odata/v2/``: authentication, CSRF, protocol headers, then the pipeline.
 
-The same access rules as the V4 face (the gateway's ``Access``), ``DataServiceVersion: 2.0`` on every
-response, errors in V2's JSON or XML shape (as the request asked), never a 500 for client input.
-``MaxDataServiceVersion`` below 2.0 is refused: the answers use V2 features (``__count``, ``__next``).
-Writes pass the same CSRF check as on V4 (``GATEWAY_CSRF``; the token from ``X-CSRF-Token: Fetch`` on a
-GET); gzip/deflate request bodies are decompressed first.
+The same access rules as the V4 face (the gateway's ``Access``, ``Gateway.context_for``), the same CSRF
+check for writes (``GATEWAY_CSRF``; the token from ``X-CSRF-Token: Fetch`` on a GET), gzip/deflate request
+bodies decompressed first; then each HTTP request becomes an ``ODataRequest`` for ``dispatch.respond``.
+``DataServiceVersion: 2.0`` is on every response; errors come in V2's JSON or XML shape, never a 500 for
+client input. ``MaxDataServiceVersion`` below 2.0 is refused: the answers use V2 features (``__count``,
+``__next``).
 """
 
 from __future__ import annotations
 
-import logging
-
-from flask import Blueprint, Response, g, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, current_app, g, request
 
 from gateway.odata.http import csrf
-from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.errors import bad_request
 from gateway.odata.http.headers import effective_method
-from gateway.odata.http.source_errors import odata_error_from_source
-from gateway.odata.v2 import dispatch
-from gateway.odata.v2.errors import error_json, error_xml
-from gateway.odata.v2.negotiation import error_format
-from gateway.odata.v2.responses import SERVICE_PREFIX, XML_TYPE, current_gateway, json_response
+from gateway.odata.http.request import ODataRequest
+from gateway.odata.service import Gateway
+from gateway.odata.v2.dispatch import respond
+from gateway.odata.v2.responses import DATA_SERVICE_VERSION, SERVICE_PREFIX, Call, response_for_exception
 from gateway.odata.write.payload import decode_content_encoding
 
-log = logging.getLogger(__name__)
-
-DATA_SERVICE_VERSION = "2.0"
-
-
-def error_response(error: ODataError) -> Response:
-    """The V2 error body in the format the request asked for."""
-    if error_format(request.args, request.headers.get("Accept")) == "json":
-        response = json_response(error_json(error), error.status)
-    else:
-        response = Response(error_xml(error), error.status, content_type=XML_TYPE)
-    response.headers.update(error.headers)
-    return response
+V2_METHODS = ["GET", "POST", "PUT", "MERGE", "PATCH", "DELETE"]
 
 
 def check_max_version(value: str | None) -> None:
@@ -52,60 +37,53 @@ def check_max_version(value: str | None) -> None:
         )
 
 
+def _gateway() -> Gateway:
+    return current_app.extensions["odata_gateway"]
+
+
 def create_blueprint(search_param: str | None = None) -> Blueprint:
     """``search_param``: the custom query option answered by the search of V4's ``$search``
     (``GATEWAY_V2_SEARCH_PARAM``, Salesforce Connect's "Custom Query Option for Salesforce Search")."""
     bp = Blueprint("odata_v2", __name__, url_prefix=SERVICE_PREFIX)
 
-    @bp.record_once
-    def _configure(state) -> None:  # type: ignore[no-untyped-def]
-        state.app.config[dispatch.SEARCH_PARAM_CONFIG] = search_param
-
     @bp.before_request
-    def _authenticate_and_check_version() -> None:
-        gateway = current_gateway()
-        g.principal = gateway.access.authenticate(request.headers)
+    def _authenticate_and_check() -> None:
+        gateway = _gateway()
+        principal = gateway.access.authenticate(request.headers)
+        g.odata_context = gateway.context_for(principal)
         check_max_version(request.headers.get("MaxDataServiceVersion"))
         if gateway.csrf:
             method = effective_method(request.method, request.headers)
-            csrf.check_write(method, request.headers, gateway.secret, g.principal.name)
-        if request.headers.get("Content-Encoding"):
-            # Replace the body every reader sees with the decompressed one.
-            request._cached_data = decode_content_encoding(  # type: ignore[attr-defined]
-                request.get_data(), request.headers["Content-Encoding"]
-            )
+            csrf.check_write(method, request.headers, gateway.secret, principal.name)
+
+    def _view(resource: str = "") -> Response:
+        raw = request.get_data()
+        encoding = request.headers.get("Content-Encoding")
+        req = ODataRequest(
+            method=request.method,
+            path=resource,
+            args=request.args,
+            headers=request.headers,
+            body=decode_content_encoding(raw, encoding) if encoding else raw,
+            service_root=request.host_url.rstrip("/") + SERVICE_PREFIX + "/",
+        )
+        return respond(Call(g.odata_context, req, search_param))
 
     @bp.after_request
-    def _data_service_version(response: Response) -> Response:
+    def _protocol_headers(response: Response) -> Response:
         response.headers["DataServiceVersion"] = DATA_SERVICE_VERSION
-        principal = g.get("principal")
-        gateway = current_gateway()
-        if gateway.csrf and principal is not None and csrf.wants_token(request.method, request.headers):
-            response.headers[csrf.HEADER] = csrf.issue(gateway.secret, principal.name)
+        gateway = _gateway()
+        context = g.get("odata_context")
+        if gateway.csrf and context is not None and csrf.wants_token(request.method, request.headers):
+            response.headers[csrf.HEADER] = csrf.issue(gateway.secret, context.principal.name)
         return response
 
-    @bp.errorhandler(ODataError)
-    def _odata_error(error: ODataError) -> Response:
-        return error_response(error)
-
     @bp.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        mapped = odata_error_from_source(error)
-        if mapped is not None:
-            return error_response(mapped)
-        if isinstance(error, HTTPException) and error.code is not None:  # such as 405 from routing
-            return error_response(ODataError(error.code, type(error).__name__, str(error.description)))
-        log.exception("unexpected error serving %s", request.full_path)
-        return error_response(
-            ODataError(500, "InternalError", "The gateway failed unexpectedly; the error was logged.")
-        )
+    def _error(error: Exception) -> Response:
+        """Failures before the pipeline (authentication, CSRF, MaxDataServiceVersion) as V2 error bodies."""
+        return response_for_exception(error, request, request.full_path)
 
-    bp.add_url_rule("/", "service_document", dispatch.service_document, methods=["GET"])
-    bp.add_url_rule("/$metadata", "metadata", dispatch.metadata, methods=["GET"])
-    bp.add_url_rule(
-        "/<path:resource>",
-        "resource",
-        dispatch.read_resource,
-        methods=["GET", "POST", "PUT", "MERGE", "PATCH", "DELETE"],
-    )
+    bp.add_url_rule("/", "service_document", _view, methods=V2_METHODS)
+    bp.add_url_rule("/$metadata", "metadata", _view, methods=V2_METHODS, defaults={"resource": "$metadata"})
+    bp.add_url_rule("/<path:resource>", "resource", _view, methods=V2_METHODS)
     return bp

@@ -1,4 +1,8 @@
-"""The V2 face's reads: service document, ``$metadata``, entity sets, entities, properties, navigation.
+"""The V2 face's pipeline: one ``Call`` (context + ``ODataRequest``) in, one response out.
+
+``respond`` serves the service document, ``$metadata``, ``$batch`` (``batch.py``) and resources — reads
+here, writes in ``writes.py`` — and turns every failure into a V2 error body. The blueprint calls it for each
+HTTP request and ``$batch`` for each of its parts.
 
 Everything but syntax and format is the core's: the V2 query options are turned into the core's
 ``QueryOptions`` (``$filter`` through ``filter.parse_v2_filter``, ``$inlinecount=allpages`` as the count),
@@ -11,10 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response
 
 from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
 from gateway.odata.http.resource_path import ResourcePath, parse_resource_path
@@ -22,12 +25,12 @@ from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
 from gateway.odata.model.keys import key_condition, keyed_id
 from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
-from gateway.odata.read.execute import Page, count_rows, read_page, soql_text
+from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
+from gateway.odata.v2 import batch, writes
 from gateway.odata.v2 import metadata as v2_metadata
-from gateway.odata.v2 import writes
 from gateway.odata.v2.entries import (
     EntryShaper,
     Expansion,
@@ -36,22 +39,21 @@ from gateway.odata.v2.entries import (
     json_feed,
 )
 from gateway.odata.v2.filter import parse_v2_filter
-from gateway.odata.v2.negotiation import Format, v2_format
 from gateway.odata.v2.responses import (
     ATOM_FEED_TYPE,
+    DATA_SERVICE_VERSION,
     TEXT_TYPE,
     XML_TYPE,
-    current_gateway,
+    Call,
     entry_response,
     json_response,
-    service_root,
+    response_for_exception,
 )
 from gateway.odata.v2.values import atom_converter, json_converter
 from gateway.odata.v2.xmlwriter import ATOM_NS, D_NS, to_xml
 from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiteral
 
 TOKEN_PREFIX = "v2:"  # a V2 next link never serves the V4 face, nor the other way round
-SEARCH_PARAM_CONFIG = "v2_search_param"  # app.config key: GATEWAY_V2_SEARCH_PARAM
 # V2 system query options; the V4-only ones are refused with the V2 spelling to use.
 V2_OPTIONS = (
     "$filter",
@@ -72,39 +74,53 @@ V4_ONLY = {
 }
 
 
-def _format(*, plain_text: bool = False) -> Format:
-    return v2_format(request.args, request.headers.get("Accept"), plain_text=plain_text)
+def respond(call: Call) -> Response:
+    """The response to ``call``: the resource's answer, or the V2 error it raised."""
+    try:
+        response = serve(call)
+    except Exception as error:  # noqa: BLE001 — every failure becomes a V2 error body
+        response = response_for_exception(error, call.req, call.req.path)
+    response.headers["DataServiceVersion"] = DATA_SERVICE_VERSION
+    return response
+
+
+def serve(call: Call) -> Response:
+    """Route ``call`` (raises ``ODataError`` for refusals)."""
+    path, method = call.req.path, call.req.method
+    if path in ("", "$metadata"):
+        if method not in ("GET", "HEAD"):
+            raise ODataError(
+                405, "MethodNotAllowed", f"{call.root}{path} only answers GET.", headers={"Allow": "GET"}
+            )
+        return service_document(call) if path == "" else metadata(call)
+    if path == "$batch":
+        return batch.handle_batch(call, respond)
+    return resource(call)
 
 
 # --- service document and $metadata --------------------------------------------------------------------
 
 
-def service_document() -> Response:
-    model = current_gateway().model()
-    if _format() == "json":
-        return json_response(v2_metadata.service_document_json(model))
+def service_document(call: Call) -> Response:
+    if call.format() == "json":
+        return json_response(v2_metadata.service_document_json(call.model))
     return Response(
-        v2_metadata.service_document_xml(model, service_root()),
+        v2_metadata.service_document_xml(call.model, call.root),
         content_type="application/atomsvc+xml;charset=utf-8",
     )
 
 
-def metadata() -> Response:
-    accept = request.headers.get("Accept") or ""
-    fmt = request.args.get("$format")
+def metadata(call: Call) -> Response:
+    accept = call.req.headers.get("Accept") or ""
+    fmt = call.req.args.get("$format")
     if (fmt is not None and fmt.lower() not in ("xml", "application/xml")) or (
         accept and "json" in accept and not re.search(r"xml|\*/\*|application/\*", accept)
     ):
         raise ODataError(406, "NotAcceptable", "$metadata of an OData V2 service is XML only.")
-    return Response(v2_metadata.metadata_document(current_gateway().model()), content_type=XML_TYPE)
+    return Response(v2_metadata.metadata_document(call.model), content_type=XML_TYPE)
 
 
 # --- query options --------------------------------------------------------------------------------------
-
-
-def _custom_search(args: Mapping[str, str]) -> str | None:
-    name = current_app.config.get(SEARCH_PARAM_CONFIG)
-    return args.get(name) if name else None
 
 
 def v2_query_options(
@@ -149,17 +165,18 @@ def _pairs(args: Any) -> list[tuple[str, str]]:
     return list(args.items())
 
 
-def _options(entity_set: EntitySet, path_text: str) -> tuple[QueryOptions, PageState]:
+def _options(call: Call, entity_set: EntitySet, path_text: str) -> tuple[QueryOptions, PageState]:
     """The query options (from the request or from its $skiptoken) and the paging state, which keeps the
     original request's options for every next link. The state's path carries the ``v2:`` prefix."""
-    model = current_gateway().model()
-    args = request.args
+    args = call.req.args
     token = args.get("$skiptoken")
     if token is None:
-        options = v2_query_options(_pairs(args), entity_set, model, _custom_search(args))
+        options = v2_query_options(_pairs(args), entity_set, call.model, call.search(args))
         return options, PageState.first(TOKEN_PREFIX + path_text, args.items())
-    state = paging.state_from_token(token, current_gateway().secret, TOKEN_PREFIX + path_text, args)
-    options = v2_query_options(list(state.options.items()), entity_set, model, _custom_search(state.options))
+    state = paging.state_from_token(token, call.ctx.gateway.secret, TOKEN_PREFIX + path_text, args)
+    options = v2_query_options(
+        list(state.options.items()), entity_set, call.model, call.search(state.options)
+    )
     return options, state
 
 
@@ -179,24 +196,24 @@ def _path_text(path: ResourcePath) -> str:
     return text
 
 
-def read_resource(resource: str) -> Response:
-    path = parse_resource_path(resource)
-    entity_set = current_gateway().model().entity_set(path.entity_set)
+def resource(call: Call) -> Response:
+    path = parse_resource_path(call.req.path)
+    entity_set = call.model.entity_set(path.entity_set)
     if entity_set is None:
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
-    if request.method != "GET":
-        return writes.handle_write(entity_set, path)
+    if call.req.method not in ("GET", "HEAD"):
+        return writes.handle_write(call, entity_set, path)
     if path.key is None:
         if path.count:
-            return _count(entity_set, None)
-        return _collection(entity_set, path)
+            return _count(call, entity_set, None)
+        return _collection(call, entity_set, path)
     key = key_condition(entity_set, path.key)
     if path.member is None:
-        return _single(entity_set, key)
+        return _single(call, entity_set, key)
     nav = entity_set.navigation.get(path.member)
     if nav is not None:
-        return _navigation(entity_set, key, nav, path)
-    return _property(entity_set, key, path)
+        return _navigation(call, entity_set, key, nav, path)
+    return _property(call, entity_set, key, path)
 
 
 def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
@@ -205,80 +222,77 @@ def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
     )
 
 
-def _shaper(entity_set: EntitySet, plan: ReadPlan, selected: bool) -> EntryShaper:
-    namespace = current_gateway().model().namespace
+def _shaper(call: Call, entity_set: EntitySet, plan: ReadPlan, selected: bool) -> EntryShaper:
+    namespace = call.model.namespace
     return EntryShaper.build(
-        entity_set, plan.select, _expansions(plan), service_root(), namespace, all_links=not selected
+        entity_set, plan.select, _expansions(plan), call.root, namespace, all_links=not selected
     )
 
 
-def _feed_response(plan: ReadPlan, page: Page, path_text: str, selected: bool) -> Response:
+def _feed_response(call: Call, plan: ReadPlan, page: Page, path_text: str, selected: bool) -> Response:
     next_url = None
     if page.next is not None:
-        token = paging.encode_token(page.next.to_dict(), current_gateway().secret)
-        next_url = paging.next_link(service_root(), path_text, page.next.options, token)
+        token = paging.encode_token(page.next.to_dict(), call.ctx.gateway.secret)
+        next_url = paging.next_link(call.root, path_text, page.next.options, token)
     count = page.count if plan.count else None
-    shaper = _shaper(plan.entity_set, plan, selected)
-    if _format() == "json":
+    shaper = _shaper(call, plan.entity_set, plan, selected)
+    if call.format() == "json":
         return json_response(json_feed(shaper, page.records, count, next_url))
     feed = atom_feed(shaper, page.records, count, next_url, title=plan.entity_set.name, self_href=path_text)
     return Response(to_xml(feed, ATOM_NS), content_type=ATOM_FEED_TYPE)
 
 
 def _collection(
-    entity_set: EntitySet, path: ResourcePath, extra: Condition | None = None, on_empty: Any = None
+    call: Call,
+    entity_set: EntitySet,
+    path: ResourcePath,
+    extra: Condition | None = None,
+    on_empty: Any = None,
 ) -> Response:
-    _format()  # refuse an unacceptable format before any call
+    call.format()  # refuse an unacceptable format before any call
     path_text = _path_text(path)
-    options, position = _options(entity_set, path_text)
-    plan = plan_read(bind(entity_set, current_gateway().model(), options))
-    page = read_page(
-        current_gateway().source, plan, page_size=current_gateway().page_size, position=position, extra=extra
-    )
+    options, position = _options(call, entity_set, path_text)
+    plan = plan_read(bind(entity_set, call.model, options))
+    size = call.ctx.gateway.page_size
+    page = read_page(call.source, plan, page_size=size, position=position, extra=extra)
     if not page.records and position.after is None and on_empty is not None:
         on_empty()
-    return _feed_response(plan, page, path_text, options.select is not None)
+    return _feed_response(call, plan, page, path_text, options.select is not None)
 
 
-def _count(entity_set: EntitySet, extra: Condition | None) -> Response:
-    pairs = [(k, v) for k, v in _pairs(request.args) if k == "$filter"]
-    options = v2_query_options(pairs, entity_set, current_gateway().model(), _custom_search(request.args))
-    plan = plan_read(bind(entity_set, current_gateway().model(), options))
-    total = count_rows(current_gateway().source, plan if extra is None else restrict(plan, extra))
+def _count(call: Call, entity_set: EntitySet, extra: Condition | None) -> Response:
+    pairs = [(k, v) for k, v in _pairs(call.req.args) if k == "$filter"]
+    options = v2_query_options(pairs, entity_set, call.model, call.search(call.req.args))
+    plan = plan_read(bind(entity_set, call.model, options))
+    total = count_rows(call.source, plan if extra is None else restrict(plan, extra))
     return Response(str(total), content_type=TEXT_TYPE)
 
 
-def _single_plan(entity_set: EntitySet, key: Condition) -> tuple[ReadPlan, Query]:
+def _single_plan(call: Call, entity_set: EntitySet) -> ReadPlan:
     unsupported = [
-        k for k in request.args if k.startswith("$") and k not in ("$select", "$expand", "$format")
+        k for k in call.req.args if k.startswith("$") and k not in ("$select", "$expand", "$format")
     ]
     if unsupported:
         raise bad_request(
             f"{', '.join(unsupported)} cannot be applied to a single entity; only $select and $expand can.",
             target=unsupported[0],
         )
-    pairs = [(k, v) for k, v in _pairs(request.args) if k in ("$select", "$expand")]
-    options = v2_query_options(pairs, entity_set, current_gateway().model(), None)
-    plan = plan_read(bind(entity_set, current_gateway().model(), options))
-    return plan, dataclasses.replace(plan.query, where=key, order_by=(), limit=1)
+    pairs = [(k, v) for k, v in _pairs(call.req.args) if k in ("$select", "$expand")]
+    options = v2_query_options(pairs, entity_set, call.model, None)
+    return plan_read(bind(entity_set, call.model, options))
 
 
-def _fetch_one(query: Query) -> dict | None:
-    records = current_gateway().source.query(soql_text(query)).get("records", [])
-    return records[0] if records else None
-
-
-def _single(entity_set: EntitySet, key: Comparison) -> Response:
-    fmt = _format()
-    plan, query = _single_plan(entity_set, key)
-    record = _fetch_one(query)
+def _single(call: Call, entity_set: EntitySet, key: Comparison) -> Response:
+    fmt = call.format()
+    plan = _single_plan(call, entity_set)
+    record = read_entity(call.source, plan, key)
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
-    shaper = _shaper(entity_set, plan, request.args.get("$select") is not None)
+    shaper = _shaper(call, entity_set, plan, call.req.args.get("$select") is not None)
     return entry_response(shaper, record, fmt)
 
 
-def _property(entity_set: EntitySet, key: Condition, path: ResourcePath) -> Response:
+def _property(call: Call, entity_set: EntitySet, key: Condition, path: ResourcePath) -> Response:
     prop = entity_set.property(path.member or "")
     if prop is None:
         raise bad_request(
@@ -287,8 +301,9 @@ def _property(entity_set: EntitySet, key: Condition, path: ResourcePath) -> Resp
         )
     if path.count:
         raise bad_request("$count applies to collections; this is a single property.")
-    fmt = _format(plain_text=path.raw_value)
-    record = _fetch_one(Query((Field(("Id",)), Field((prop.name,))), entity_set.sobject, key, limit=1))
+    fmt = call.format(plain_text=path.raw_value)
+    query = Query((Field(("Id",)), Field((prop.name,))), entity_set.sobject, key, limit=1)
+    record = fetch_one(call.source, query)
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
     value = record.get(prop.name)
@@ -306,9 +321,9 @@ def _property(entity_set: EntitySet, key: Condition, path: ResourcePath) -> Resp
 
 
 def _navigation(
-    entity_set: EntitySet, key: Condition, nav: NavigationProperty, path: ResourcePath
+    call: Call, entity_set: EntitySet, key: Condition, nav: NavigationProperty, path: ResourcePath
 ) -> Response:
-    target = current_gateway().model().entity_set(nav.target_set)
+    target = call.model.entity_set(nav.target_set)
     if target is None:  # the model only links published sets; kept as a guard
         raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
     if path.raw_value:
@@ -316,33 +331,35 @@ def _navigation(
     if nav.collection:
         parent_id = keyed_id(key)
         if parent_id is None:  # an alternate key: the lookup needs the Id
-            parent_id = _existing_id(entity_set, key)
+            parent_id = _existing_id(call, entity_set, key)
         link = Comparison(Field((nav.field,)), "=", StringLiteral(parent_id))
         if path.count:
-            return _count(target, link)
-        return _collection(target, path, extra=link, on_empty=lambda: _existing_id(entity_set, key))
+            return _count(call, target, link)
+        return _collection(
+            call, target, path, extra=link, on_empty=lambda: _existing_id(call, entity_set, key)
+        )
     if path.count:
         raise bad_request("$count applies to collections; this navigation property is single-valued.")
-    fmt = _format()
-    plan, query = _single_plan(target, key)
+    fmt = call.format()
+    plan = _single_plan(call, target)
     if plan.expand:
         raise not_implemented(
             "$expand after a single-valued navigation is not supported; expand from the source set."
         )
-    prefixed = tuple(Field((nav.name, *item.path)) for item in query.select if isinstance(item, Field))
-    record = _fetch_one(Query((Field(("Id",)), *prefixed), entity_set.sobject, key, limit=1))
+    prefixed = tuple(Field((nav.name, *item.path)) for item in plan.query.select if isinstance(item, Field))
+    record = fetch_one(call.source, Query((Field(("Id",)), *prefixed), entity_set.sobject, key, limit=1))
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
     related = record.get(nav.name)
     if related is None:
         return Response(status=204)
-    shaper = _shaper(target, plan, request.args.get("$select") is not None)
+    shaper = _shaper(call, target, plan, call.req.args.get("$select") is not None)
     return entry_response(shaper, related, fmt)
 
 
-def _existing_id(entity_set: EntitySet, key: Condition) -> str:
+def _existing_id(call: Call, entity_set: EntitySet, key: Condition) -> str:
     """The Id of the keyed entity; 404 when there is none."""
-    record = _fetch_one(Query((Field(("Id",)),), entity_set.sobject, key, limit=1))
+    record = fetch_one(call.source, Query((Field(("Id",)),), entity_set.sobject, key, limit=1))
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
     return record["Id"]

@@ -14,17 +14,16 @@ atomicity as the V4 face.
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response
 
 from gateway.odata.http.errors import ODataError, not_found, not_implemented
-from gateway.odata.http.headers import effective_method, parse_prefer
 from gateway.odata.http.resource_path import ResourcePath
-from gateway.odata.model.entities import EntitySet, Model
+from gateway.odata.model.entities import EntitySet
 from gateway.odata.model.keys import key_property
 from gateway.odata.v2.bodies import parse_entity
 from gateway.odata.v2.entries import EntryShaper, key_segment
-from gateway.odata.v2.negotiation import Format, v2_format
-from gateway.odata.v2.responses import current_gateway, entry_response, service_root
+from gateway.odata.v2.negotiation import Format
+from gateway.odata.v2.responses import Call, entry_response
 from gateway.odata.write import operations
 from gateway.odata.write.payload import allowed_methods, check_method_allowed
 
@@ -33,14 +32,14 @@ def _method_not_allowed(message: str, allow: str) -> ODataError:
     return ODataError(405, "MethodNotAllowed", message, headers={"Allow": allow})
 
 
-def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
+def handle_write(call: Call, entity_set: EntitySet, path: ResourcePath) -> Response:
     """Answer a POST, PUT, MERGE, PATCH or DELETE (tunnelled ones included) on ``path``."""
-    method = effective_method(request.method, request.headers)
-    gateway = current_gateway()
-    model, source = gateway.model(), gateway.source
+    req = call.req
+    method = req.intended_method
+    model, source = call.model, call.source
     if path.count or path.raw_value:
         raise _method_not_allowed(f"{method} is not allowed on $count or $value.", "GET")
-    if_match = request.headers.get("If-Match")
+    if_match = req.headers.get("If-Match")
     if path.key is None:
         if method != "POST":
             check_method_allowed(
@@ -50,17 +49,17 @@ def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
                 f"{method} needs one entity: {entity_set.name}('<Id>'). POST to the entity set creates.",
                 allowed_methods(entity_set, single=False),
             )
-        body, sent_as = parse_entity(request.get_data(), request.content_type, entity_set)
-        return _created(model, entity_set, operations.create(source, model, entity_set, body), sent_as)
+        body, sent_as = parse_entity(req.body, req.headers.get("Content-Type"), entity_set)
+        return _created(call, entity_set, operations.create(source, model, entity_set, body), sent_as)
     if path.member is not None:
         nav = entity_set.navigation.get(path.member)
         if method == "POST" and nav is not None and nav.collection:
             target = model.entity_set(nav.target_set)
             if target is None:
                 raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
-            body, sent_as = parse_entity(request.get_data(), request.content_type, target)
+            body, sent_as = parse_entity(req.body, req.headers.get("Content-Type"), target)
             target, record_id = operations.create_child(source, model, entity_set, path.key, nav, body)
-            return _created(model, target, record_id, sent_as)
+            return _created(call, target, record_id, sent_as)
         raise not_implemented(
             f"{method} on '{path.member}' of an entity is not supported (nor $links); write the entity "
             f"itself ({entity_set.name}('<Id>')) or POST to its entity set.",
@@ -74,7 +73,7 @@ def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
     if method == "DELETE":
         operations.delete(source, model, entity_set, path.key, if_match)
         return Response(status=204)
-    body, sent_as = parse_entity(request.get_data(), request.content_type, entity_set)
+    body, sent_as = parse_entity(req.body, req.headers.get("Content-Type"), entity_set)
     replace = method == "PUT"
     field = key_property(entity_set, path.key).name
     if field == entity_set.key:
@@ -85,27 +84,27 @@ def handle_write(entity_set: EntitySet, path: ResourcePath) -> Response:
     )
     if not result.created:
         return Response(status=204)
-    return _created(model, entity_set, result.record_id, sent_as)
+    return _created(call, entity_set, result.record_id, sent_as)
 
 
-def _answer_format(sent_as: str) -> Format:
-    if request.args.get("$format") or request.headers.get("Accept"):
-        return v2_format(request.args, request.headers.get("Accept"))
+def _answer_format(call: Call, sent_as: str) -> Format:
+    if call.req.args.get("$format") or call.req.headers.get("Accept"):
+        return call.format()
     return "json" if sent_as == "json" else "atom"
 
 
-def _created(model: Model, entity_set: EntitySet, record_id: str, sent_as: str) -> Response:
+def _created(call: Call, entity_set: EntitySet, record_id: str, sent_as: str) -> Response:
     """201 with the entry read back (one query), or 204 with ``Prefer: return=minimal``."""
-    location = f"{service_root()}{entity_set.name}{key_segment(record_id)}"
-    if parse_prefer(request.headers.get("Prefer")).return_ == "minimal":
+    location = f"{call.root}{entity_set.name}{key_segment(record_id)}"
+    if call.req.preferences.return_ == "minimal":
         response = Response(status=204)
         response.headers["Location"] = location
         return response
-    fmt = _answer_format(sent_as)
-    select, record = operations.read_written(current_gateway().source, model, entity_set, record_id)
+    fmt = _answer_format(call, sent_as)
+    select, record = operations.read_written(call.source, call.model, entity_set, record_id)
     if record is None:
         raise not_found(
             f"The {entity_set.name} was written but can no longer be read.", target=entity_set.name
         )
-    shaper = EntryShaper.build(entity_set, select, (), service_root(), model.namespace)
+    shaper = EntryShaper.build(entity_set, select, (), call.root, call.model.namespace)
     return entry_response(shaper, record, fmt, 201, Location=location)

@@ -21,14 +21,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Response
 from werkzeug.datastructures import Headers
 
 from gateway.odata.http import multipart
-from gateway.odata.http.errors import ODataError, bad_request, not_implemented
-from gateway.odata.http.request import ODataRequest
+from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.request import ODataRequest, batch_part_resource
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.service import RequestContext
 from gateway.odata.v4.negotiation import check_max_version, json_format
@@ -68,17 +67,7 @@ def _error_response(error: ODataError) -> SubResponse:
 
 def _resource_of(url: str) -> str:
     """The part of a request URL after the service root (absolute, root-relative or relative URLs)."""
-    url = url.strip()
-    if url.startswith("$") and not url.startswith(("$batch", "$metadata")):
-        raise not_implemented("$<id> references in batch request URLs are not supported.")
-    parts = urlsplit(url)
-    path = parts.path
-    root = SERVICE_PREFIX + "/"
-    if parts.scheme or path.startswith("/"):
-        if not path.startswith(root):
-            raise bad_request(f"'{url}' is not a resource of this service (its root is {root}).")
-        path = path[len(root) :]
-    return path + ("?" + parts.query if parts.query else "")
+    return batch_part_resource(url, SERVICE_PREFIX)
 
 
 # --- running one request outside change sets -------------------------------------------------------------
