@@ -1,15 +1,15 @@
-# The gateway as a container: gunicorn serves wsgi:app (the OData service at /odata/), configured by
-# environment variables: SF_* (the source org), GATEWAY_USERS / GATEWAY_API_KEYS (required: the container
-# binds 0.0.0.0), GATEWAY_SECRET (the same on every instance), GATEWAY_METADATA (default /app/metadata).
-# Against a real org, raise WEB_CONCURRENCY freely; the embedded demo org lives in each worker's memory.
+# The gateway as a container: `gateway serve` (gunicorn) serves the OData service at /odata/, configured by
+# environment variables: SF_* (the source org; without them the container refuses to start unless
+# GATEWAY_DEMO=1), GATEWAY_USERS / GATEWAY_API_KEYS (required: the container listens on 0.0.0.0),
+# GATEWAY_SECRET (the same on every instance), GATEWAY_BASE_URL (the public URL), GATEWAY_REDIS_URL (rate
+# limit and cache shared by several instances); every variable is in docs/operating.md.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PORT=8080 \
-    WEB_CONCURRENCY=1 \
-    GUNICORN_THREADS=8 \
-    GUNICORN_TIMEOUT=120 \
+    WORKERS=1 \
+    THREADS=32 \
     GATEWAY_METADATA=/app/metadata
 
 WORKDIR /app
@@ -21,6 +21,8 @@ RUN pip install --no-cache-dir . \
 USER gateway
 
 EXPOSE 8080
+# Liveness: /health needs no credentials and costs no API call (/ready checks the org, at most every 30 s).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ['PORT'], timeout=4)" || exit 1
 # Shell form so $PORT and friends are expanded at start; exec hands signals to gunicorn.
-CMD exec gunicorn --bind "0.0.0.0:${PORT}" --workers "${WEB_CONCURRENCY}" --threads "${GUNICORN_THREADS}" \
-    --timeout "${GUNICORN_TIMEOUT}" --access-logfile - wsgi:app
+CMD exec gateway serve --host 0.0.0.0 --port "${PORT}" --workers "${WORKERS}" --threads "${THREADS}"

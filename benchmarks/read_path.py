@@ -127,7 +127,7 @@ def main() -> None:
             "wsgi:app",
         ]
         gateway_process, url = start(
-            command, r"Listening at: (http://\S+)", {**env, "GATEWAY_HOST": "127.0.0.1"}
+            command, r"Listening at: (http://\S+)", env
         )
         gateway_root = url + "/odata/"
     else:

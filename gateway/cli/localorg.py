@@ -75,7 +75,9 @@ def build_local_org(
     elif schema_path:
         data_source = "no records (a schema without a data file)"
     else:
-        demo.load_demo(store, accounts=rows)
+        from gateway.operation.progress import load_demo_with_progress
+
+        load_demo_with_progress(store, rows)
         data_source = f"generated demo data ({rows} Accounts)"
     if jwt_cert is not None:
         try:

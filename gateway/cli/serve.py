@@ -1,25 +1,32 @@
-"""``gateway serve``: the OData service at ``/odata/`` over HTTP.
+"""``gateway serve``: the OData service at ``/odata/`` under gunicorn (``--dev``: Werkzeug's development
+server).
 
-With no SF_* variables it serves the embedded local org with demo data and says so; bound to loopback, the
-demo needs no credentials. A bad publication, access or source configuration stops start-up with a message
-that names the problem (and, for publication files, the file and line).
+The socket is bound first, so access follows the address really bound: with no SF_* variables the embedded
+demo org is served only on a loopback address (anonymously, and said loudly on start-up) or when
+``GATEWAY_DEMO=1`` asks for it (then credentials are required off loopback). A bad publication, access,
+source or governor configuration stops start-up with a message that names the problem. Start-up messages
+go to stderr; stdout carries the JSON request log.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
-from gateway.app import DEFAULT_PAGE_SIZE, create_app
+from gateway.app import DEFAULT_PAGE_SIZE, announce, create_app, demo_requested
 from gateway.odata.http.access import AccessConfigError
 from gateway.odata.model.publication import PublicationError
-from gateway.source.connection import SourceConfigError, SourceError
+from gateway.operation.public_url import PublicUrlConfigError
+from gateway.operation.server import DEFAULT_THREADS, DEFAULT_WORKERS, GatewayServer, listen
+from gateway.operation.settings import OperationConfigError
+from gateway.source.connection import SourceConfigError, SourceError, is_loopback
 from gateway.source.embedded import DEFAULT_DEMO_ACCOUNTS
 
 NAME = "serve"
-HELP = "serve the published objects as OData v4 at /odata/"
+HELP = "serve the published objects as OData v4 at /odata/ (gunicorn)"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -27,7 +34,9 @@ DEFAULT_PORT = 8080
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
     parser.add_argument(
         "--metadata",
         metavar="PATH",
@@ -45,40 +54,106 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_DEMO_ACCOUNTS,
         help=f"demo Accounts in the embedded local org (default {DEFAULT_DEMO_ACCOUNTS})",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"gunicorn worker processes (default {DEFAULT_WORKERS}; more need GATEWAY_REDIS_URL to share "
+        "the rate limit and the cache; the embedded demo org always runs in one)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"threads per worker: concurrent requests (default {DEFAULT_THREADS})",
+    )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="Werkzeug's development server instead of gunicorn (not for production)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.workers < 1 or args.threads < 1:
+        print("gateway serve: --workers and --threads must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as error:
+        print(f"gateway serve: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 2
+    bound_host, bound_port = sock.getsockname()[:2]
+    loopback = is_loopback(bound_host)
     try:
         app = create_app(
             metadata_path=args.metadata,
-            host=args.host,
+            host=bound_host,
             page_size=args.page_size,
             demo_accounts=args.rows,
+            allow_demo=loopback or demo_requested(os.environ),
         )
-    except (PublicationError, AccessConfigError, SourceConfigError) as error:
+    except (
+        PublicationError,
+        AccessConfigError,
+        SourceConfigError,
+        OperationConfigError,
+        PublicUrlConfigError,
+    ) as error:
         print(f"gateway serve: {error}", file=sys.stderr)
+        sock.close()
         return 2
     except SourceError as error:
         print(f"gateway serve: cannot reach the source org: {error}", file=sys.stderr)
+        sock.close()
         return 2
-    server = make_server(args.host, args.port, app, threaded=True)
     gateway = app.extensions["odata_gateway"]
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{server.server_port}/odata/"
-    print(f"OData gateway serving {url}", flush=True)
-    if gateway.embedded:
-        print(
-            f"  source: the embedded local org with demo data ({args.rows} Accounts); no SF_* variables set",
-            flush=True,
+    workers = args.workers
+    if gateway.embedded and workers > 1:
+        announce(
+            f"the embedded demo org lives in one process: serving with 1 worker and {args.threads} threads "
+            f"instead of {workers} workers"
         )
-    else:
-        print("  source: the Salesforce org named by the SF_* variables", flush=True)
-    names = ", ".join(gateway.model().entity_sets)
-    print(f"  entity sets: {names}", flush=True)
-    print(f"  access: {'anonymous (loopback demo)' if gateway.access.anonymous else 'credentials required'}")
+        workers = 1
+    settings = app.extensions["operation"].settings
+    if workers > 1 and not settings.redis_url and (settings.rate_limit or settings.cache_ttl):
+        announce(
+            f"{workers} workers without GATEWAY_REDIS_URL: each keeps its own rate-limit count and cache"
+        )
+    host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    url = f"http://{host}:{bound_port}/odata/"
+    announce(f"OData gateway serving {url}")
+    announce(f"entity sets: {', '.join(gateway.model().entity_sets)}")
+    access = "anonymous (the demo org on a loopback address)" if gateway.access.anonymous else "credentials"
+    announce(f"access: {access}")
+    if args.dev:
+        announce("Werkzeug's development server (--dev): not for production")
+        return run_development_server(app, sock)
+    announce(f"server: gunicorn, {workers} worker(s) x {args.threads} threads")
+    GatewayServer(
+        app,
+        listening=sock,
+        workers=workers,
+        threads=args.threads,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", ""),
+        after_fork=lambda: _drop_inherited_connections(gateway.source),
+    ).run()
+    return 0
+
+
+def _drop_inherited_connections(source: Any) -> None:
+    """A forked worker must not share the master's pooled connections to the org."""
+    session = getattr(getattr(source, "inner", source), "session", None)
+    if session is not None:
+        session.close()
+
+
+def run_development_server(app: Any, sock: Any) -> int:
+    from werkzeug.serving import make_server
+
+    host, port = sock.getsockname()[:2]
+    server = make_server(host, port, app, threaded=True, fd=sock.fileno())
     return run_until_interrupted(server)
 
 

@@ -145,6 +145,13 @@ def begin(method: str, path: str, request_id_header: str | None) -> tuple[Reques
     return record, True
 
 
+def note_rows(count: int) -> None:
+    """Rows served to the client by the request in flight (a face or the read core calls it per page)."""
+    record = _current.get()
+    if record is not None:
+        record.rows = (record.rows or 0) + count
+
+
 def end() -> None:
     """Close the outer request's record (after its log line was written)."""
     _current.set(None)

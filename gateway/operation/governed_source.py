@@ -25,6 +25,7 @@ import requests
 
 from gateway.operation import context
 from gateway.operation.coalescing import Coalescer
+from gateway.operation.context import CallBudgetExceeded
 from gateway.operation.governor import ApiUsage
 from gateway.operation.result_cache import ResultCache, read_dependencies, write_dependencies
 from gateway.source.connection import parse_limit_info
@@ -60,7 +61,17 @@ class GovernedSource:
         record = context.current()
         if record is None:  # start-up, background work: nothing to account or share
             return call()
-        record.note_soql(soql)
+        try:
+            return self._shared_read(record, kind, soql, batch_size, call)
+        except CallBudgetExceeded:
+            raise  # not sent
+        except Exception:
+            record.note_soql(soql)  # sent, and failed: the log shows which
+            raise
+
+    def _shared_read(
+        self, record: context.RequestRecord, kind: str, soql: str, batch_size: int | None, call: Any
+    ) -> dict:
         generations = self.cache.generations(read_dependencies(soql)) if self.cache is not None else ()
         key = (record.principal or "", kind, soql, batch_size, generations)
         digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
@@ -68,9 +79,11 @@ class GovernedSource:
             hit = self.cache.get(digest)
             if hit is not None:
                 record.note_cached(hit[1])
+                record.note_soql(soql)
                 return json.loads(hit[0])
             record.cache_misses += 1
         result, shared = self.coalescer.run(key, call)
+        record.note_soql(soql)
         if shared:
             record.coalesced += 1
         elif self.cache is not None and result.get("done", True):

@@ -7,13 +7,14 @@
   rolling 24-hour window), so a refused gateway costs at most one call a minute.
 - **Rate limit** (``GATEWAY_RATE_LIMIT``): a moving window per principal, kept by the ``limits`` library in
   memory or, with ``GATEWAY_REDIS_URL``, in Redis shared by every instance; refused with 429 and
-  ``Retry-After``.
+  ``Retry-After``. While Redis is unreachable requests are served unlimited (logged), not failed.
 
 Both raise ``GovernorRefusal``; a face turns it into its own error format.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -26,6 +27,7 @@ from limits.strategies import MovingWindowRateLimiter
 from gateway.operation.settings import ApiReserve
 
 RESERVE_RECHECK_SECONDS = 60
+log = logging.getLogger(__name__)
 
 
 class GovernorRefusal(Exception):
@@ -98,7 +100,8 @@ class ReserveGuard:
         if usage is None:
             return False
         used, maximum = usage
-        return maximum - used <= self.reserve.calls_for(maximum)
+        reserve = self.reserve.calls_for(maximum)
+        return reserve > 0 and maximum - used <= reserve  # a reserve of 0: the org's own limit decides
 
     def check(self) -> None:
         """Raise ``GovernorRefusal`` (503) when the org is down to its reserve."""
@@ -145,7 +148,12 @@ class RateLimiter:
     def hit(self, principal: str) -> None:
         """Count one request of ``principal``; raise ``GovernorRefusal`` (429) when over the limit."""
         for limit in self.limits:
-            if not self.strategy.hit(limit, self.namespace, principal):
+            try:
+                allowed = self.strategy.hit(limit, self.namespace, principal)
+            except Exception as error:  # the shared store is unreachable: serve, and say so
+                log.warning("rate limit not applied: its store is unreachable (%s)", error)
+                return
+            if not allowed:
                 reset_at, _ = self.strategy.get_window_stats(limit, self.namespace, principal)
                 retry_after = max(1, math.ceil(reset_at - time.time()))
                 raise GovernorRefusal(

@@ -10,7 +10,10 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from gateway.localorg import demo
+
 LOG_INTERVAL_SECONDS = 2.0
+PROGRESS_FROM_ACCOUNTS = 10_000  # smaller demo orgs load in about a second: no output
 
 
 class Progress:
@@ -78,3 +81,12 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def load_demo_with_progress(store: object, accounts: int) -> None:
+    """Generate and load the demo org into ``store``; a big one shows its progress on stderr."""
+    if accounts < PROGRESS_FROM_ACCOUNTS:
+        demo.load_demo(store, accounts=accounts)
+        return
+    with Progress(demo.demo_work(accounts), "generating and loading the demo org") as progress:
+        demo.load_demo(store, accounts=accounts, progress=progress.advance)

@@ -15,6 +15,7 @@ inherited (``after_fork``).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -29,14 +30,15 @@ Addresses = list[tuple[str, int]]
 
 
 class GatewayServer(BaseApplication):
-    """gunicorn serving one WSGI app, configured by arguments (not by gunicorn's command line)."""
+    """gunicorn serving one WSGI app on a socket that is already bound (``listening``), configured by
+    arguments (not by gunicorn's command line). Binding first lets the caller decide access from the
+    address really bound before the app is built."""
 
     def __init__(
         self,
         app: Any,
         *,
-        host: str,
-        port: int,
+        listening: socket.socket,
         workers: int = DEFAULT_WORKERS,
         threads: int = DEFAULT_THREADS,
         timeout: int = DEFAULT_TIMEOUT,
@@ -45,9 +47,9 @@ class GatewayServer(BaseApplication):
         after_fork: Callable[[], None] | None = None,
     ):
         self.app = app
-        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.listening = listening
         self.options: dict[str, Any] = {
-            "bind": [bind],
+            "bind": [f"fd://{listening.fileno()}"],
             "workers": workers,
             "threads": threads,
             "worker_class": "gthread",
@@ -74,6 +76,22 @@ class GatewayServer(BaseApplication):
 
     def load(self) -> Any:
         return self.app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (``0``: a free port), as gunicorn would make it."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def bound_addresses(arbiter: Any) -> Addresses:

@@ -16,17 +16,25 @@ from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
 from gateway.localorg.schema import load_schema
 from gateway.localorg.security import DEMO_SECURITY_PATH, load_security
 from gateway.localorg.store import Store
+from gateway.operation.progress import load_demo_with_progress
 from gateway.source.connection import SourceConnection
 
 DEFAULT_DEMO_ACCOUNTS = 1000
 
 
 def embedded_source(
-    accounts: int = DEFAULT_DEMO_ACCOUNTS, *, api_limit: int | None = None
+    accounts: int = DEFAULT_DEMO_ACCOUNTS,
+    *,
+    api_limit: int | None = None,
+    progress: bool = False,
 ) -> tuple[SourceConnection, Store]:
-    """A fresh demo local org in memory and an in-process connection to it."""
+    """A fresh demo local org in memory and an in-process connection to it (``progress``: a big one shows
+    its loading progress on stderr)."""
     store = Store(load_schema(DEMO_SCHEMA_PATH))
-    load_demo(store, accounts=accounts)
+    if progress:
+        load_demo_with_progress(store, accounts)
+    else:
+        load_demo(store, accounts=accounts)
     token = secrets.token_urlsafe(24)
     # the demo sales team can log in too; the gateway's own token is the admin's, who sees everything
     config = LocalOrgConfig(token=token, security=load_security(DEMO_SECURITY_PATH))

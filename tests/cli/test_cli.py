@@ -229,6 +229,7 @@ def test_wsgi_app_is_the_gateway_and_requires_credentials_off_loopback(monkeypat
     for name in [n for n in os.environ if n.startswith("SF_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("GATEWAY_API_KEYS", "wsgi-key")
+    monkeypatch.setenv("GATEWAY_DEMO", "1")  # without it (and no SF_*), wsgi.py refuses to start
     app = runpy.run_path(str(REPOSITORY / "wsgi.py"))["app"]
     client = app.test_client()
     assert client.get("/odata/").status_code == 401

@@ -129,8 +129,9 @@ class Access:
         self.password_checks = 0  # slow hash verifications performed (the rest came from memory)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], *, embedded_demo: bool, host: str) -> Access:
-        """Access for a gateway serving the embedded demo org (or not) bound to ``host``."""
+    def from_env(cls, environ: Mapping[str, str], *, embedded_demo: bool, host: str | None) -> Access:
+        """Access for a gateway serving the embedded demo org (or not) listening on ``host`` (the address
+        really bound; None when unknown, as under a WSGI server of the operator's: never anonymous)."""
         users = parse_users(environ.get("GATEWAY_USERS", ""))
         users_file = environ.get("GATEWAY_USERS_FILE", "").strip()
         if users_file:
@@ -145,7 +146,13 @@ class Access:
         api_keys = parse_api_keys(environ.get("GATEWAY_API_KEYS", ""))
         anonymous = embedded_demo and is_loopback(host) and not users and not api_keys
         if not users and not api_keys and not anonymous:
-            reason = "a source org is configured" if not embedded_demo else f"host {host!r} is not loopback"
+            reason = (
+                "a source org is configured"
+                if not embedded_demo
+                else f"host {host!r} is not loopback"
+                if host
+                else "the listening address is not known to be loopback"
+            )
             raise AccessConfigError(
                 f"refusing to serve without credentials ({reason}): set GATEWAY_USERS (or "
                 "GATEWAY_USERS_FILE) for HTTP Basic or GATEWAY_API_KEYS for Bearer API keys; anonymous "

@@ -16,6 +16,7 @@ and 5xx stay 504/503/502.
 from __future__ import annotations
 
 from gateway.odata.http.errors import ODataError
+from gateway.operation.context import CallBudgetExceeded
 from gateway.source.connection import SourceError, SourceTimeout
 
 RETRY_AFTER_SECONDS = "3600"
@@ -79,7 +80,12 @@ def odata_error_from_write(error: SourceError, target: str | None = None) -> ODa
 
 
 def odata_error_from_source(error: BaseException) -> ODataError | None:
-    """The OData error for a source failure, or None when ``error`` is not one."""
+    """The OData error for a source failure, or None when ``error`` is not one.
+
+    A request that would pass its budget of source calls (``GATEWAY_BATCH_MAX_CALLS``) is 413: nothing
+    failed at the source, the request is too big to answer within what it may spend."""
+    if isinstance(error, CallBudgetExceeded):
+        return ODataError(413, "BatchCallBudgetExceeded", str(error))
     if not isinstance(error, SourceError):
         return None
     details = [{"code": error.error_code, "message": error.message, "target": ",".join(error.fields) or None}]
@@ -98,6 +104,15 @@ def odata_error_from_source(error: BaseException) -> ODataError | None:
             "The Salesforce source org has used up its daily API requests; try again later.",
             details=details,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    if error.error_code == "UNREACHABLE" or error.status >= 500:
+        # The cause (host, status, what the org said) is for the operator: the request log has it.
+        return ODataError(
+            502,
+            "SourceUnavailable",
+            "The Salesforce source org could not be reached or failed; the cause is in the gateway's "
+            "request log under this response's X-Request-Id.",
+            details=[{"code": error.error_code}],
         )
     return ODataError(
         502,

@@ -15,6 +15,7 @@ from gateway.odata.http.errors import bad_request
 from gateway.odata.read import search
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
+from gateway.operation.context import note_rows
 from gateway.soql.printer import MAX_STATEMENT, StatementTooLong, print_soql
 from gateway.soql.syntax import Condition, Query
 from gateway.source.protocol import Source
@@ -84,6 +85,7 @@ def read_page(
         if more and records
         else None
     )
+    note_rows(len(records))
     return Page(records, more and bool(records), next_position, count)
 
 

@@ -18,6 +18,7 @@ from gateway.odata.v4.negotiation import check_max_version
 from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway, service_root
 from gateway.odata.v4.responses import ODATA_VERSION, response_for_exception
 from gateway.odata.write.payload import decode_content_encoding
+from gateway.operation.hooks import PRINCIPAL_KEY
 
 ODATA_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"]
 
@@ -37,7 +38,8 @@ def create_blueprint() -> Blueprint:
 
 def _authenticate_and_check() -> None:
     gateway: Gateway = current_gateway()
-    principal = gateway.access.authenticate(request.headers)
+    # The operation layer (gateway/operation/hooks.py) authenticated this request already.
+    principal = request.environ.get(PRINCIPAL_KEY) or gateway.access.authenticate(request.headers)
     g.odata_context = gateway.context_for(principal)
     check_max_version(request.headers)
     if gateway.csrf:

@@ -16,5 +16,6 @@ def current_gateway() -> Gateway:
 
 
 def service_root() -> str:
-    """The absolute service root URL of this request, ending in ``/``."""
-    return request.host_url.rstrip("/") + SERVICE_PREFIX + "/"
+    """The absolute service root URL of this request, ending in ``/``: scheme, host and script root as the
+    public URL middleware set them (``GATEWAY_BASE_URL``, trusted proxies)."""
+    return request.url_root.rstrip("/") + SERVICE_PREFIX + "/"

@@ -61,8 +61,11 @@ def test_warm_metadata_and_planning_cost_no_api_call(small_org):
 
 
 def test_api_limit_exhausted_is_503_with_retry_after():
+    """With no reserve kept (GATEWAY_API_RESERVE=0) the org's own refusal comes through; the governor's
+    refusal at the reserve is tested in tests/operation/test_app.py."""
     source, _ = embedded_source(20, api_limit=12)
-    client = create_app(source=source, environ={}, host="127.0.0.1", embedded=True).test_client()
+    environ = {"GATEWAY_API_RESERVE": "0"}
+    client = create_app(source=source, environ=environ, host="127.0.0.1", embedded=True).test_client()
     statuses = [client.get("/odata/Account?$top=1").status_code for _ in range(15)]
     assert statuses[0] == 200
     last = client.get("/odata/Account?$top=1")

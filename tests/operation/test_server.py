@@ -1,0 +1,141 @@
+"""``gateway serve`` as an operator runs it: a real gunicorn in a subprocess, real sockets.
+
+It serves under gunicorn with a JSON request log on stdout, holds concurrent requests while ten clients
+send their headers slowly, refuses the demo off loopback unless asked for, and ``wsgi.py`` refuses to
+start without SF_* or GATEWAY_DEMO=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support import REPOSITORY
+
+
+def gateway_command() -> list[str]:
+    script = Path(sys.executable).with_name("gateway")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "gateway.cli"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "GATEWAY_"))}
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen, url: str, stdout, stderr: str):
+        self.process, self.url, self.stdout, self.stderr = process, url, stdout, stderr
+
+    def log_lines(self) -> list[dict]:
+        self.stdout.seek(0)
+        return [json.loads(line) for line in self.stdout.read().splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    """``gateway serve --port 0`` on loopback with no SF_*: the demo org, anonymous, under gunicorn."""
+    stdout = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(
+        [*gateway_command(), "serve", "--port", "0", "--rows", "40"],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    lines = []
+    url = None
+    deadline = time.monotonic() + 60
+    for line in process.stderr:
+        lines.append(line)
+        found = re.search(r"OData gateway serving (http://\S+)", line)
+        if found:
+            url = found.group(1)
+        if "server: gunicorn" in line or time.monotonic() > deadline:
+            break
+    assert url, "".join(lines)
+    base = url.removesuffix("/odata/")
+    for _ in range(100):  # gunicorn's worker boots after the banner
+        try:
+            if requests.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    yield Served(process, base, stdout, "".join(lines))
+    process.terminate()
+    process.wait(timeout=20)
+    process.stderr.close()
+
+
+def test_serves_the_demo_under_gunicorn_and_says_so(served: Served) -> None:
+    assert "embedded DEMO org" in served.stderr and "anonymous" in served.stderr
+    answer = requests.get(served.url + "/odata/Account?$top=2", timeout=10)
+    assert answer.status_code == 200 and answer.headers["Server"].startswith("gunicorn")
+    assert len(answer.json()["value"]) == 2
+    request_id = answer.headers["X-Request-Id"]
+    time.sleep(0.2)
+    line = next(line for line in served.log_lines() if line["request_id"] == request_id)
+    assert line["status"] == 200 and line["api_calls"] == 1 and line["soql"] and line["rows"] == 2
+
+
+def test_ten_slow_header_clients_do_not_starve_twenty_concurrent_requests(served: Served) -> None:
+    host, port = served.url.removeprefix("http://").rsplit(":", 1)
+    slow = []
+    for _ in range(10):
+        sock = socket.create_connection((host, int(port)), timeout=5)
+        sock.sendall(b"GET /odata/Account HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+        slow.append(sock)
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(20) as pool:
+            statuses = list(
+                pool.map(
+                    lambda i: (
+                        requests.get(served.url + f"/odata/Contact?$top={i + 1}", timeout=10).status_code
+                    ),
+                    range(20),
+                )
+            )
+        assert statuses == [200] * 20
+        assert time.monotonic() - started < 10
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_demo_off_loopback_needs_the_demo_flag() -> None:
+    refused = subprocess.run(
+        [*gateway_command(), "serve", "--host", "0.0.0.0", "--port", "0", "--rows", "5"],
+        capture_output=True,
+        text=True,
+        env=clean_env(GATEWAY_API_KEYS="k"),
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "SF_*" in refused.stderr and "GATEWAY_DEMO=1" in refused.stderr
+
+
+def test_wsgi_py_refuses_to_start_without_a_source_or_the_demo_flag() -> None:
+    refused = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        env=clean_env(GATEWAY_API_KEYS="k"),
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "SF_*" in refused.stderr and "GATEWAY_DEMO=1" in refused.stderr
+    assert "Traceback" not in refused.stderr
