@@ -83,6 +83,7 @@ def create_blueprint(search_param: str | None = None) -> Blueprint:
         """Failures before the pipeline (authentication, CSRF, MaxDataServiceVersion) as V2 error bodies."""
         return response_for_exception(error, request, request.full_path)
 
+    bp.add_url_rule("", "service_root", _view, methods=V2_METHODS)  # /odata/v2 without the slash too
     bp.add_url_rule("/", "service_document", _view, methods=V2_METHODS)
     bp.add_url_rule("/$metadata", "metadata", _view, methods=V2_METHODS, defaults={"resource": "$metadata"})
     bp.add_url_rule("/<path:resource>", "resource", _view, methods=V2_METHODS)

@@ -117,7 +117,9 @@ def metadata(call: Call) -> Response:
         accept and "json" in accept and not re.search(r"xml|\*/\*|application/\*", accept)
     ):
         raise ODataError(406, "NotAcceptable", "$metadata of an OData V2 service is XML only.")
-    return Response(v2_metadata.metadata_document(call.model), content_type=XML_TYPE)
+    return Response(
+        v2_metadata.metadata_document(call.model, search=call.search_param is not None), content_type=XML_TYPE
+    )
 
 
 # --- query options --------------------------------------------------------------------------------------

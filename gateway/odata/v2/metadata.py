@@ -11,7 +11,8 @@ The same model as V4, in V2's type system as Salesforce Connect's OData 2.0 adap
 - ``m:DataServiceVersion="2.0"``; no entity type has a stream (``m:HasStream`` is never set);
 - SAP's annotation attributes (``sap:creatable``, ``sap:updatable``, ``sap:deletable``, ``sap:filterable``,
   ``sap:sortable``, ``sap:pageable``) say what the gateway accepts, as SAP clients and pyodata read them:
-  ``sap:pageable="false"`` because ``$skip`` is refused (``$top`` is not: ``sap:topable="true"``).
+  ``sap:pageable="false"`` because ``$skip`` is refused (``$top`` is not: ``sap:topable="true"``);
+  ``sap:searchable`` when the search parameter is configured and the set can be searched.
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ def _property_element(parent: ET.Element, entity_set: EntitySet, prop: Property)
         element.set(q(SAP_NS, "sortable"), "false")
 
 
-def metadata_document(model: Model) -> bytes:
-    """``$metadata`` as EDMX 1.0 / CSDL 2.0 XML (UTF-8)."""
+def metadata_document(model: Model, *, search: bool = False) -> bytes:
+    """``$metadata`` as EDMX 1.0 / CSDL 2.0 XML (UTF-8). ``search``: the face answers a search parameter
+    (``GATEWAY_V2_SEARCH_PARAM``), so sets that can be searched say ``sap:searchable="true"``."""
     found = associations(model)
     namespace = model.namespace
     edmx = ET.Element(q(EDMX_NS, "Edmx"), {"Version": "1.0"})
@@ -181,6 +183,9 @@ def metadata_document(model: Model) -> bytes:
                 q(SAP_NS, "creatable"): _bool(entity_set.insertable),
                 q(SAP_NS, "updatable"): _bool(entity_set.updatable),
                 q(SAP_NS, "deletable"): _bool(entity_set.deletable),
+                q(SAP_NS, "searchable"): _bool(
+                    search and entity_set.searchable and entity_set.sobject_searchable
+                ),
                 q(SAP_NS, "pageable"): "false",
                 q(SAP_NS, "topable"): "true",
             },

@@ -306,14 +306,48 @@ def test_salesforce_connect_2_shapes(client, source):
     assert [r["Id"] for r in body["results"]] == expected[:26]
 
 
-def test_custom_search_parameter_is_answered_as_v4_search(client):
-    v2 = client.get("/odata/v2/Account?$format=json&$select=Id,Name&doSearch=Acme")
-    v4 = client.get("/odata/Account?$select=Id,Name&$search=Acme")
-    assert v2.status_code == v4.status_code
-    if v4.status_code == 200:
-        assert [r["Id"] for r in v2.get_json()["d"]["results"]] == [r["Id"] for r in v4.get_json()["value"]]
-    else:
-        assert v2.get_json()["error"]["message"]["value"] == v4.get_json()["error"]["message"]
+def test_custom_search_parameter_is_answered_as_v4_search(client, source):
+    """Salesforce Connect's "Custom Query Option for Salesforce Search" (here doSearch): the same SOSL search,
+    the same rows and count as V4's $search, in JSON and in Atom."""
+    v2 = client.get("/odata/v2/Account?$format=json&$select=Id,Name&$inlinecount=allpages&doSearch=Acme")
+    v4 = client.get("/odata/Account?$select=Id,Name&$count=true&$search=Acme")
+    assert v2.status_code == v4.status_code == 200
+    v2_body, v4_body = v2.get_json()["d"], v4.get_json()
+    assert [r["Id"] for r in v2_body["results"]] == [r["Id"] for r in v4_body["value"]]
+    assert v2_body["__count"] == str(v4_body["@odata.count"]) and v4_body["@odata.count"] > 0
+    assert all("acme" in r["Name"].lower() for r in v2_body["results"])
+    atom = etree.fromstring(client.get("/odata/v2/Account?$select=Id&doSearch=Acme").data)
+    assert len(atom.findall("a:entry", NS)) == len(v2_body["results"])
+    count = client.get("/odata/v2/Account/$count?doSearch=Acme")
+    assert count.data.decode() == v2_body["__count"]
+
+
+def test_search_refusals_are_those_of_v4(client):
+    v2 = client.get("/odata/v2/Account?$format=json&doSearch=a")
+    v4 = client.get("/odata/Account?$search=a")
+    assert v2.status_code == v4.status_code == 400
+    assert v2.get_json()["error"]["message"]["value"] == v4.get_json()["error"]["message"]
+
+
+def test_metadata_says_searchable_only_with_the_search_parameter(client):
+    root = etree.fromstring(client.get("/odata/v2/$metadata").data)
+    sap = "{http://www.sap.com/Protocols/SAPData}searchable"
+    flags = {
+        e.get("Name"): e.get(sap)
+        for e in root.iter("{http://schemas.microsoft.com/ado/2008/09/edm}EntitySet")
+    }
+    assert flags["Account"] == "true"
+    source, _ = embedded_source(5)
+    plain = create_app(source=source, environ={}, host="127.0.0.1", embedded=True).test_client()
+    root = etree.fromstring(plain.get("/odata/v2/$metadata").data)
+    assert {e.get(sap) for e in root.iter("{http://schemas.microsoft.com/ado/2008/09/edm}EntitySet")} == {
+        "false"
+    }
+
+
+def test_service_root_without_slash(client):
+    response = client.get("/odata/v2?$format=json")
+    assert response.status_code == 200 and response.get_json()["d"]["EntitySets"]
 
 
 # --- refusals -------------------------------------------------------------------------------------------
