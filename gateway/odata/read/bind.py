@@ -39,6 +39,12 @@ from odata_query import ast
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
 from gateway.odata.model.keys import is_salesforce_id
+from gateway.odata.read.capabilities import (
+    CAPABILITIES,
+    CASE_FUNCTIONS,
+    DATE_PART_FUNCTIONS,
+    LIKE_FUNCTIONS,
+)
 from gateway.odata.read.query_options import ExpandItem, OrderItem, QueryOptions, parse_datetime
 from gateway.odata.read.search_expr import bind_search, check_contains_chain
 from gateway.soql import syntax as soql
@@ -46,19 +52,14 @@ from gateway.soql.printer import MAX_STRING_LITERAL, like_pattern
 from gateway.soql.sosl import SearchExpr
 
 NUMBER_TYPES = frozenset({"Edm.Int16", "Edm.Int32", "Edm.Int64", "Edm.Decimal", "Edm.Double", "Edm.Single"})
-DATE_PARTS = {
-    "year": "CALENDAR_YEAR",
-    "month": "CALENDAR_MONTH",
-    "day": "DAY_IN_MONTH",
-    "hour": "HOUR_IN_DAY",
-}
-LIKE_FUNCTIONS = ("contains", "startswith", "endswith")
+DATE_PARTS = dict(
+    zip(DATE_PART_FUNCTIONS, ("CALENDAR_YEAR", "CALENDAR_MONTH", "DAY_IN_MONTH", "HOUR_IN_DAY"), strict=True)
+)
 SPECIAL_NUMBERS = ("INF", "NaN")
 # What Salesforce stores: dates and datetimes from 1700 to 4000, numbers of at most 18 digits
 FIRST_DAY, LAST_DAY = dt.date(1700, 1, 1), dt.date(4000, 12, 31)
 MAX_NUMBER_DIGITS = 18
 INTEGER_RANGES = {"Edm.Int16": 2**15, "Edm.Int32": 2**31, "Edm.Int64": 2**63}
-CASE_FUNCTIONS = ("tolower", "toupper")
 _OPERATORS = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _NEGATED = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -342,6 +343,8 @@ class _Binder:
                 return _Value(*self.filter_path(node))
             case ast.Call(func=func, args=args):
                 name = func.full_name()
+                if not CAPABILITIES.filters_with(name):
+                    raise self.unsupported(f"The function {name}() has no SOQL equivalent")
                 if name in CASE_FUNCTIONS or name in DATE_PARTS:
                     inner = self.value(args[0])
                     if inner.case or inner.date_part:
@@ -427,6 +430,8 @@ class _Binder:
 
     def boolean_call(self, node: ast.Call) -> _Pred:
         name = node.func.full_name()
+        if not CAPABILITIES.filters_with(name):
+            raise self.unsupported(f"The function {name}() has no SOQL equivalent")
         if name not in LIKE_FUNCTIONS:
             if name in DATE_PARTS or name in CASE_FUNCTIONS:
                 raise self.bad(f"{name}() is not Boolean; compare it with a value")
@@ -667,13 +672,15 @@ def _refuse_common(options: QueryOptions, where: str) -> None:
         raise not_implemented(
             f"The query option {name}{where} is not supported: SOQL cannot express it", name
         )
-    if options.skip:
+    if options.skip and not CAPABILITIES.skip:
         raise not_implemented(
             "$skip is not supported: Salesforce cannot skip rows faithfully (OFFSET stops at 2,000). "
             "Enable Server Driven Pagination on the External Data Source and follow @odata.nextLink instead.",
             "$skip",
         )
-    if options.search is not None and where:
+    if options.search is not None and (
+        not CAPABILITIES.search or (where and not CAPABILITIES.search_in_expand)
+    ):
         raise not_implemented(f"$search{where} is not supported: search the entity set itself", "$search")
 
 
@@ -705,11 +712,13 @@ def _bind_expand(entity_set: EntitySet, model: Model, item: ExpandItem) -> list[
         if entity_set.property(item.path[0]) is not None:
             raise binder.bad(f"'{item.path[0]}' is not a navigation property of {entity_set.entity_type}")
         raise binder.bad(f"Unknown navigation property '{item.path[0]}' on {entity_set.entity_type}")
-    if len(item.path) > 1 or options.expand:
+    if len(item.path) > CAPABILITIES.expand_max_levels or (
+        options.expand and CAPABILITIES.expand_max_levels < 2
+    ):
         raise binder.unsupported(
             "Expansion deeper than one level is not supported: SOQL relationship queries go one level"
         )
-    if options.count:
+    if options.count and not CAPABILITIES.count_in_expand:
         raise binder.unsupported("$count inside $expand is not supported")
     _refuse_common(options, f" inside $expand={navigation.name}")
     target = binder.target_set(navigation)

@@ -2,10 +2,10 @@
 
 The XML validates against the OASIS ``edmx.xsd``/``edm.xsd``; the JSON is what the OASIS converter
 (``odata-csdl-xml2json``) makes of the XML. Both come from one description of the annotations, so they
-cannot drift apart. The Capabilities annotations declare what the gateway really does: no ``$skip``,
-``$expand`` one level deep, the filter functions bind.py translates, ``$search`` where the publication
-and the describe allow it (``read/search_expr.py``), and the insert/update/delete permissions of the
-publication.
+cannot drift apart. The Capabilities annotations are written from ``read/capabilities.py``, the
+declaration the binder's refusals read too (no ``$skip``, ``$expand`` one level deep, the filter
+functions it translates, ``$batch`` support), ``$search`` where the publication and the describe allow
+it (``read/search_expr.py``), and the publication's insert, update and delete permissions.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
+from gateway.odata.read.capabilities import CAPABILITIES
 from gateway.odata.read.search_expr import UNSUPPORTED_EXPRESSIONS
 
 EDMX_NS = "http://docs.oasis-open.org/odata/ns/edmx"
@@ -32,16 +33,6 @@ VOCABULARIES = (
         "Capabilities",
     ),
 )
-# What $filter understands (bind.py); arithmetic, lambdas and other functions are refused with 501.
-FILTER_FUNCTIONS = (
-    "eq", "ne", "gt", "ge", "lt", "le", "and", "or", "not", "in",
-    "contains", "startswith", "endswith", "tolower", "toupper", "year", "month", "day", "hour",
-)  # fmt: skip
-# Intermediate conformance (OData 4.01 Part 1 §13.1.2) requires parameter aliases in $filter, which the
-# query parser does not offer; Minimal is the honest claim until it does. Without $skip it could never be
-# more than Intermediate.
-CONFORMANCE_LEVEL = "Minimal"
-EXPAND_MAX_LEVELS = 1
 
 
 # ----- annotation values: one description, rendered as XML and as JSON ------------------------------
@@ -68,22 +59,26 @@ Annotations = list[tuple[str, object]]  # (term, value), e.g. ("Capabilities.Ski
 
 
 def container_annotations() -> Annotations:
+    batch = CAPABILITIES.batch
     return [
-        ("Capabilities.ConformanceLevel", EnumMember("Capabilities.ConformanceLevelType", CONFORMANCE_LEVEL)),
-        ("Capabilities.BatchSupported", True),
+        (
+            "Capabilities.ConformanceLevel",
+            EnumMember("Capabilities.ConformanceLevelType", CAPABILITIES.conformance_level),
+        ),
+        ("Capabilities.BatchSupported", batch.supported),
         (
             "Capabilities.BatchSupport",
             {
-                "Supported": True,
-                "ContinueOnErrorSupported": True,
-                "ReferencesInRequestBodiesSupported": False,
-                "ReferencesAcrossChangeSetsSupported": False,
-                "EtagReferencesSupported": False,
-                "RequestDependencyConditionsSupported": False,
-                "SupportedFormats": ["multipart/mixed", "application/json"],
+                "Supported": batch.supported,
+                "ContinueOnErrorSupported": batch.continue_on_error,
+                "ReferencesInRequestBodiesSupported": batch.references_in_request_bodies,
+                "ReferencesAcrossChangeSetsSupported": batch.references_across_change_sets,
+                "EtagReferencesSupported": batch.etag_references,
+                "RequestDependencyConditionsSupported": batch.request_dependency_conditions,
+                "SupportedFormats": list(batch.formats),
             },
         ),
-        ("Capabilities.FilterFunctions", list(FILTER_FUNCTIONS)),
+        ("Capabilities.FilterFunctions", list(CAPABILITIES.filter_functions)),
     ]
 
 
@@ -101,9 +96,9 @@ def search_restrictions(entity_set: EntitySet) -> dict:
 def entity_set_annotations(entity_set: EntitySet) -> Annotations:
     properties = list(entity_set.properties.values())
     annotations: Annotations = [
-        ("Capabilities.SkipSupported", False),
-        ("Capabilities.TopSupported", True),
-        ("Capabilities.CountRestrictions", {"Countable": True}),
+        ("Capabilities.SkipSupported", CAPABILITIES.skip),
+        ("Capabilities.TopSupported", CAPABILITIES.top),
+        ("Capabilities.CountRestrictions", {"Countable": CAPABILITIES.count}),
         (
             "Capabilities.FilterRestrictions",
             {
@@ -119,8 +114,11 @@ def entity_set_annotations(entity_set: EntitySet) -> Annotations:
             },
         ),
         ("Capabilities.SearchRestrictions", search_restrictions(entity_set)),
-        ("Capabilities.ExpandRestrictions", {"Expandable": True, "MaxLevels": EXPAND_MAX_LEVELS}),
-        ("Capabilities.SelectSupport", {"Supported": True}),
+        (
+            "Capabilities.ExpandRestrictions",
+            {"Expandable": True, "MaxLevels": CAPABILITIES.expand_max_levels},
+        ),
+        ("Capabilities.SelectSupport", {"Supported": CAPABILITIES.select}),
         (
             "Capabilities.InsertRestrictions",
             {

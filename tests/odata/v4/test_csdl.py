@@ -10,8 +10,8 @@ from lxml import etree
 from gateway.localorg.schema import Schema
 from gateway.odata.model.builder import build_model
 from gateway.odata.model.publication import EntitySetSpec, Publication, load_publication
+from gateway.odata.read.capabilities import CAPABILITIES
 from gateway.odata.v4.csdl import (
-    FILTER_FUNCTIONS,
     metadata_json,
     metadata_xml,
     service_document,
@@ -192,7 +192,7 @@ def test_container_annotations(doc):
     functions = container.xpath(
         "edm:Annotation[@Term='Capabilities.FilterFunctions']/edm:Collection/edm:String/text()", namespaces=NS
     )
-    assert functions == list(FILTER_FUNCTIONS)
+    assert functions == list(CAPABILITIES.filter_functions)
     assert {
         "contains",
         "startswith",
