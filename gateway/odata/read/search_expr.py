@@ -237,7 +237,8 @@ def check_contains_chain(entity_set: EntitySet, node: Any) -> None:
         return  # every field is filterable: the chain stays SOQL
     fields = ", ".join(blocked)
     raise bad_request(
-        f"Salesforce Connect's search sent contains() over every text field of {entity_set.name}, but "
+        f"Salesforce Connect's search sent contains() (substringof() with OData 2.0) over every text field "
+        f"of {entity_set.name}, but "
         f"Salesforce cannot filter {fields} (long text). To search it, either turn on 'Use Free-Text Search "
         "Expressions' on the External Data Source (the gateway then answers with Salesforce search, long "
         f"text included), or stop publishing {fields} in the publication (metadata/) and Sync the External "

@@ -156,6 +156,19 @@ def test_navigation_collections_search_the_parents_children(demo, client, source
     assert response.get_json()["@odata.count"] == len(expected) > 0
 
 
+def test_a_term_with_punctuation_is_the_phrase_of_its_words(client, source):
+    external_id = every(source, "SELECT External_Id__c FROM Account ORDER BY Id LIMIT 1")[0]["External_Id__c"]
+    prefix, number = external_id.split("-")  # ACC-0000001
+    for search, found in (
+        (external_id, [external_id]),
+        (f'"{prefix} {number}"', [external_id]),
+        (f"{prefix.lower()}_{number}", [external_id]),
+        (f'"{number} {prefix}"', []),
+    ):
+        response = client.get("/odata/Account", query_string={"$search": search, "$select": "External_Id__c"})
+        assert [r["External_Id__c"] for r in response.get_json()["value"]] == found, search
+
+
 # --- nothing unpublished leaks ----------------------------------------------------------------------------
 
 
