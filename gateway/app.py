@@ -26,7 +26,7 @@ from gateway.odata.http.access import Access
 from gateway.odata.http.tokens import secret_from_env
 from gateway.odata.model.describe_cache import DescribeCache
 from gateway.odata.model.publication import load_publication
-from gateway.odata.service import DEFAULT_PAGE_SIZE, Gateway
+from gateway.odata.service import DEFAULT_PAGE_SIZE, DEFAULT_RECYCLE_DAYS, Gateway
 from gateway.odata.v2.blueprint import create_blueprint as create_v2_blueprint
 from gateway.odata.v4.blueprint import create_blueprint
 from gateway.operation import hooks
@@ -53,6 +53,17 @@ def default_metadata_path() -> Path:
     if here.exists():
         return here
     return Path(__file__).resolve().parent.parent / "metadata"
+
+
+def recycle_days_from_env(env: Mapping[str, str]) -> int:
+    """``GATEWAY_RECYCLE_DAYS``: the source org's recycle-bin retention (default 15); delta links last
+    as long."""
+    text = env.get("GATEWAY_RECYCLE_DAYS", "").strip()
+    if not text:
+        return DEFAULT_RECYCLE_DAYS
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"GATEWAY_RECYCLE_DAYS must be a whole number of days, at least 1: {text!r}")
+    return int(text)
 
 
 def create_app(
@@ -101,6 +112,7 @@ def create_app(
         embedded=embedded,
         page_size=page_size,
         csrf=csrf.enabled(env),
+        recycle_days=recycle_days_from_env(env),
     )
     gateway.model()  # build now: a publication that does not match the source fails at start-up
     app = Flask(__name__)

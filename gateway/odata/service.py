@@ -9,6 +9,8 @@ face hands it over.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cachetools import TTLCache
@@ -21,6 +23,7 @@ from gateway.odata.model.publication import Publication
 from gateway.source.protocol import Source
 
 DEFAULT_PAGE_SIZE = 200
+DEFAULT_RECYCLE_DAYS = 15  # the source org's recycle-bin retention: how long delta links stay valid
 MODEL_TTL_SECONDS = 15 * 60
 
 
@@ -36,6 +39,8 @@ class Gateway:
     embedded: bool = False
     page_size: int = DEFAULT_PAGE_SIZE
     csrf: bool = False  # GATEWAY_CSRF=on: writes need a token from "X-CSRF-Token: Fetch"
+    recycle_days: int = DEFAULT_RECYCLE_DAYS  # GATEWAY_RECYCLE_DAYS: older delta links are 410 Gone
+    clock: Callable[[], float] = time.time  # seconds since the epoch; delta links record when they were used
     _model_cache: TTLCache = field(default_factory=lambda: TTLCache(maxsize=1, ttl=MODEL_TTL_SECONDS))
     _model_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -129,8 +129,15 @@ def build_model(publication: Publication, describe: Describe, namespace: str = "
                 f.get("type") in SEARCHABLE_TYPES and f.get("name") not in properties
                 for f in object_describe.get("fields", [])
             ),
+            change_tracking=supports_change_tracking(object_describe),
         )
     return Model(namespace=namespace, entity_sets=entity_sets)
+
+
+def supports_change_tracking(describe: dict) -> bool:
+    """Delta links can track the object: queryable (so queryAll works), with SystemModstamp and IsDeleted."""
+    names = {f.get("name") for f in describe.get("fields", [])}
+    return bool(describe.get("queryable", True)) and {"SystemModstamp", "IsDeleted"} <= names
 
 
 def _describe_of(spec: EntitySetSpec, describe: Describe) -> dict:

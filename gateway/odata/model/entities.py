@@ -60,6 +60,8 @@ class EntitySet:
     searchable: bool = True  # the publication allows $search (``searchable = false`` turns it off)
     sobject_searchable: bool = True  # the source's describe says the object can be searched
     search_fields_hidden: bool = False  # some field the source searches is not published: verify results
+    # the object keeps SystemModstamp and IsDeleted and answers queryAll: delta links can track it
+    change_tracking: bool = False
 
     @builtins.property
     def search_fields(self) -> tuple[str, ...]:

@@ -62,7 +62,7 @@ def _view(resource: str = "") -> Response:
 
 
 def _protocol_headers(response: Response) -> Response:
-    response.headers["OData-Version"] = ODATA_VERSION
+    response.headers.setdefault("OData-Version", ODATA_VERSION)  # 4.01 where 4.01 forms were used
     gateway: Gateway = current_gateway()
     context = g.get("odata_context")
     if gateway.csrf and context is not None and csrf.wants_token(request.method, request.headers):

@@ -130,6 +130,7 @@ def entity_set_annotations(entity_set: EntitySet) -> Annotations:
         ),
         ("Capabilities.UpdateRestrictions", {"Updatable": entity_set.updatable}),
         ("Capabilities.DeleteRestrictions", {"Deletable": entity_set.deletable}),
+        ("Capabilities.ChangeTracking", _change_tracking(entity_set)),
     ]
     external_ids = entity_set.external_ids
     if external_ids:
@@ -140,6 +141,20 @@ def entity_set_annotations(entity_set: EntitySet) -> Annotations:
             )
         )
     return annotations
+
+
+def _change_tracking(entity_set: EntitySet) -> dict:
+    """Delta links (``Prefer: odata.track-changes``) where the object keeps SystemModstamp and answers
+    queryAll; with them ``$filter`` on the filterable properties and ``$select``, no ``$expand``."""
+    if not entity_set.change_tracking:
+        return {"Supported": False}
+    return {
+        "Supported": True,
+        "FilterableProperties": [
+            PropertyPath(p.name) for p in entity_set.properties.values() if p.filterable
+        ],
+        "ExpandableProperties": [],
+    }
 
 
 def property_annotations(entity_set: EntitySet, prop: Property) -> Annotations:

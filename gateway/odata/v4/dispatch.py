@@ -27,7 +27,7 @@ from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.service import RequestContext
-from gateway.odata.v4 import batch, csdl, writes
+from gateway.odata.v4 import batch, csdl, delta, writes
 from gateway.odata.v4.negotiation import json_format, metadata_wants_json
 from gateway.odata.v4.responses import ODATA_VERSION, json_response, response_for_exception
 from gateway.odata.v4.shape import (
@@ -50,7 +50,7 @@ def respond(ctx: RequestContext, req: ODataRequest) -> Response:
         response = serve(ctx, req)
     except Exception as error:  # noqa: BLE001 — every failure becomes an OData error body
         response = response_for_exception(error, req.path)
-    response.headers["OData-Version"] = ODATA_VERSION
+    response.headers.setdefault("OData-Version", ODATA_VERSION)  # 4.01 where 4.01 forms were used
     return response
 
 
@@ -109,6 +109,8 @@ def resource(ctx: RequestContext, req: ODataRequest) -> Response:
     if path.key is None:
         if path.count:
             return read.count(entity_set, None)
+        if delta.handles(entity_set, req.args, req.headers):
+            return delta.handle(ctx, req, entity_set, read.fmt)
         return read.collection(entity_set, path)
     key = key_condition(entity_set, path.key)
     if path.member is None:
