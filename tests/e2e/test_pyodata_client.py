@@ -173,3 +173,26 @@ def test_pyodata_creates_a_child_with_a_date(gateway):
     row = next(source.query_records(f"SELECT Birthdate, AccountId FROM Contact WHERE Id = '{contact.Id}'"))
     assert row == {**row, "Birthdate": "1985-03-04", "AccountId": account_id}
     assert contact.Birthdate == dt.datetime(1985, 3, 4, tzinfo=dt.UTC)
+
+
+def test_pyodata_typed_filters_send_v2_literals(gateway):
+    """pyodata's keyword filters write V2 literals (datetime'…', startswith/substringof … eq true)."""
+    import datetime as dt
+
+    service, source, _, _ = gateway
+    since = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    rows, _ = read_all(
+        service.entity_sets.Account.get_entities().filter(CreatedDate__gt=since, Name__contains="a")
+    )
+    expected = ids(
+        source, "SELECT Id FROM Account WHERE CreatedDate > 2024-01-01T00:00:00Z AND Name LIKE '%a%'"
+    )
+    assert sorted(r.Id for r in rows) == sorted(expected)
+    born, _ = read_all(
+        service.entity_sets.Contact.get_entities().filter(
+            Birthdate__lt=dt.datetime(1980, 1, 1, tzinfo=dt.UTC)
+        )
+    )
+    assert sorted(r.Id for r in born) == sorted(
+        ids(source, "SELECT Id FROM Contact WHERE Birthdate < 1980-01-01")
+    )
