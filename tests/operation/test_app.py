@@ -256,3 +256,18 @@ def test_two_instances_share_rate_limit_and_cache_through_redis(redis_url: str) 
     assert a1.get_json() == b1.get_json() and b1.headers["Age"] in ("0", "1")
     assert first.org.api_used == before + 1  # the second instance answered from the shared cache
     assert [first.get(path).status_code, client_b.get(path, headers=KEY).status_code] == [200, 429]
+
+
+def test_the_v2_face_passes_through_the_same_log_and_governor() -> None:
+    gw = Gateway({"GATEWAY_RATE_LIMIT": "1/minute"})
+    assert gw.get("/odata/v2/Account?$top=2").status_code == 200
+    refused = gw.get("/odata/v2/Account?$top=2")
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    first, second = gw.lines()
+    assert (first["entity_set"], first["api_calls"], first["rows"]) == ("Account", 1, 2)
+    assert second["refused"] == "rate_limit" and second["api_calls"] == 0
+
+
+def test_rate_limit_serves_while_its_redis_is_unreachable() -> None:
+    gw = Gateway({"GATEWAY_RATE_LIMIT": "1/minute", "GATEWAY_REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert [gw.get(LIST_VIEW).status_code for _ in range(3)] == [200, 200, 200]

@@ -47,3 +47,16 @@ def test_demo_load_reports_all_its_work() -> None:
     counts = load_demo(store, accounts=30, progress=seen.append)
     assert sum(seen) == demo_work(30) == 2 * sum(record_counts(30).values())
     assert counts == record_counts(30)
+
+
+def test_a_big_demo_org_shows_progress_a_small_one_stays_quiet(monkeypatch, capsys) -> None:
+    import gateway.operation.progress as progress
+
+    store = Store(load_schema(DEMO_SCHEMA_PATH))
+    progress.load_demo_with_progress(store, 20)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(progress, "PROGRESS_FROM_ACCOUNTS", 20)
+    progress.load_demo_with_progress(Store(load_schema(DEMO_SCHEMA_PATH)), 20)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("generating and loading the demo org: started")
+    assert lines[-1].startswith("generating and loading the demo org: done in")
