@@ -21,8 +21,9 @@ from typing import Any, TextIO
 
 from flask import Flask
 
-from gateway.odata.http import csrf
+from gateway.odata.http import csrf, request_body
 from gateway.odata.http.access import Access
+from gateway.odata.http.request_body import max_body_bytes
 from gateway.odata.http.tokens import secret_from_env
 from gateway.odata.model.describe_cache import DescribeCache
 from gateway.odata.model.publication import load_publication
@@ -116,6 +117,9 @@ def create_app(
     )
     gateway.model()  # build now: a publication that does not match the source fails at start-up
     app = Flask(__name__)
+    # every face's request bodies: refused before reading beyond the limit (413), decompression included
+    app.config[request_body.CONFIG_KEY] = max_body_bytes(env)
+    app.wsgi_app = request_body.BodyLimit(app.wsgi_app, app.config[request_body.CONFIG_KEY])
     app.extensions["odata_gateway"] = gateway
     hooks.install(app, source, settings, env, log_stream=log_stream)
     app.register_blueprint(create_blueprint())

@@ -22,12 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import flask
 from flask import Response
 from werkzeug.datastructures import Headers
 
 from gateway.odata.http import multipart
 from gateway.odata.http.errors import ODataError, bad_request
 from gateway.odata.http.request import ODataRequest, batch_part_resource
+from gateway.odata.http.request_body import limit_in, parse_json
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.service import RequestContext
 from gateway.odata.v4.negotiation import check_max_version, json_format
@@ -84,7 +86,8 @@ def _dispatch(ctx: RequestContext, outer: ODataRequest, sub: SubRequest, respond
         headers = Headers([(k, v) for k, v in sub.headers.items() if k not in ("content-length", "host")])
         check_max_version(headers)
         encoding = headers.get("Content-Encoding")
-        body = decode_content_encoding(sub.body, encoding) if encoding else sub.body
+        limit = limit_in(flask.request.environ)
+        body = decode_content_encoding(sub.body, encoding, limit) if encoding else sub.body
     except ODataError as error:
         return _error_response(error)
     request = ODataRequest.from_relative_url(sub.method, resource, headers, body, outer.service_root)
@@ -215,10 +218,7 @@ def _multipart_batch(
 
 
 def _json_requests(body: bytes) -> list[SubRequest]:
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise bad_request(f"The JSON batch body is not valid JSON: {error}") from None
+    document = parse_json(body, "JSON batch body")
     items = document.get("requests") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise bad_request('A JSON batch body is an object with a "requests" array.')

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, g, request
 from gateway.odata.http import csrf
 from gateway.odata.http.headers import effective_method
 from gateway.odata.http.request import ODataRequest
+from gateway.odata.http.request_body import limit_in
 from gateway.odata.service import Gateway
 from gateway.odata.v4.dispatch import respond
 from gateway.odata.v4.negotiation import check_max_version
@@ -55,7 +56,7 @@ def _view(resource: str = "") -> Response:
         path=resource,
         args=request.args,
         headers=request.headers,
-        body=decode_content_encoding(raw, encoding) if encoding else raw,
+        body=decode_content_encoding(raw, encoding, limit_in(request.environ)) if encoding else raw,
         service_root=service_root(),
     )
     return respond(g.odata_context, req)

@@ -6,10 +6,11 @@ import json
 import logging
 from typing import Any
 
-from flask import Response
-from werkzeug.exceptions import HTTPException
+from flask import Response, has_request_context, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.request_body import body_too_large, limit_in
 from gateway.odata.http.source_errors import odata_error_from_source
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def response_for_exception(error: Exception, where: str) -> Response:
     mapped = odata_error_from_source(error)
     if mapped is not None:
         return error_response(mapped)
+    if isinstance(error, RequestEntityTooLarge):  # a chunked body passing the limit while it is read
+        return error_response(body_too_large(limit_in(request.environ if has_request_context() else {})))
     if isinstance(error, HTTPException) and error.code is not None:  # such as 413 from reading the body
         allow = {k: v for k, v in error.get_headers() if k == "Allow"}
         return error_response(

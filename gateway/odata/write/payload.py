@@ -34,6 +34,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from gateway.odata.http.errors import ODataError, not_implemented
+from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES, body_too_large, parse_json
 from gateway.odata.http.resource_path import parse_key
 from gateway.odata.model.entities import EntitySet, Model, Property
 from gateway.odata.model.keys import is_salesforce_id, require_record_id
@@ -144,12 +145,13 @@ def check_method_allowed(
 
 # --- the body -------------------------------------------------------------------------------------------
 
-MAX_DECODED_BODY = 32 * 1024 * 1024  # Salesforce sends at most 8 MB; room to spare, but no zip bombs
 
 
-def decode_content_encoding(raw: bytes, encoding: str | None) -> bytes:
+def decode_content_encoding(raw: bytes, encoding: str | None, limit: int | None = None) -> bytes:
     """A request body as sent, decompressed when ``Content-Encoding`` is gzip or deflate (Salesforce
-    Connect's "Compress Requests"); 415 for other encodings, 400 for a corrupt or oversized stream."""
+    Connect's "Compress Requests") but never beyond ``limit`` bytes (413, the body limit); 415 for other
+    encodings, 400 for a corrupt stream."""
+    limit = limit or DEFAULT_MAX_BODY_BYTES
     name = (encoding or "").strip().lower()
     if name in ("", "identity"):
         return raw
@@ -159,13 +161,13 @@ def decode_content_encoding(raw: bytes, encoding: str | None) -> bytes:
         )
     decoder = zlib.decompressobj(wbits=47 if "gzip" in name else 15)  # 47: gzip or zlib header
     try:
-        data = decoder.decompress(raw, MAX_DECODED_BODY + 1)
+        data = decoder.decompress(raw, limit + 1)
     except zlib.error as error:
         raise ODataError(
             400, "BadRequest", f"The {name} request body cannot be decompressed: {error}"
         ) from None
-    if len(data) > MAX_DECODED_BODY or decoder.unconsumed_tail:
-        raise ODataError(413, "PayloadTooLarge", f"The decompressed body exceeds {MAX_DECODED_BODY} bytes.")
+    if len(data) > limit or decoder.unconsumed_tail:
+        raise body_too_large(limit)
     return data
 
 
@@ -176,10 +178,7 @@ def parse_entity_body(raw: bytes) -> dict:
     """The JSON object of an entity body; 400 for anything else."""
     if not raw.strip():
         raise ODataError(400, "BadRequest", "The request body is empty; send the entity as a JSON object.")
-    try:
-        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ODataError(400, "BadRequest", f"The request body is not valid JSON: {error}") from None
+    body = parse_json(raw, "request body", parse_float=Decimal)
     if not isinstance(body, dict):
         raise ODataError(400, "BadRequest", "The request body must be a JSON object (one entity).")
     return body

@@ -11,9 +11,9 @@ import pytest
 
 from gateway.app import create_app
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES
 from gateway.odata.http.source_errors import odata_error_from_write
 from gateway.odata.write.payload import (
-    MAX_DECODED_BODY,
     ValueProblem,
     check_method_allowed,
     convert_entity,
@@ -142,10 +142,13 @@ def test_content_encodings():
     assert decode_content_encoding(gzip.compress(body), "gzip") == body
     assert decode_content_encoding(zlib.compress(body), "deflate") == body
     assert decode_content_encoding(body, None) == body
-    bomb = gzip.compress(b"\0" * (MAX_DECODED_BODY + 10))
+    bomb = gzip.compress(b"\0" * (DEFAULT_MAX_BODY_BYTES + 10))
     with pytest.raises(ODataError) as refused:
         decode_content_encoding(bomb, "gzip")
     assert refused.value.status == 413
+    with pytest.raises(ODataError) as refused:
+        decode_content_encoding(gzip.compress(b"x" * 1001), "gzip", limit=1000)
+    assert (refused.value.status, refused.value.code) == (413, "PayloadTooLarge")
 
 
 @pytest.mark.parametrize(
