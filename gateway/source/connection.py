@@ -449,14 +449,14 @@ class SourceConnection:
         if self._too_long_for_a_url(soql, "query"):
             return self._query_in_body(soql, "query", batch_size)
         headers = _query_options(batch_size)
-        return self._call(lambda sf: sf.query(soql, headers=headers))
+        return _query_result(self._call(lambda sf: sf.query(soql, headers=headers)))
 
     def query_all(self, soql: str, batch_size: int | None = None) -> dict:
         """The first batch of a queryAll (deleted records included)."""
         if self._too_long_for_a_url(soql, "queryAll"):
             return self._query_in_body(soql, "queryAll", batch_size)
         headers = _query_options(batch_size)
-        return self._call(lambda sf: sf.query(soql, include_deleted=True, headers=headers))
+        return _query_result(self._call(lambda sf: sf.query(soql, include_deleted=True, headers=headers)))
 
     def _too_long_for_a_url(self, soql: str, resource: str) -> bool:
         return len(f"{self.data_path()}/{resource}/?q={quote_plus(soql)}") > MAX_QUERY_URI
@@ -477,7 +477,7 @@ class SourceConnection:
             raise SourceError(502, "UNEXPECTED_RESPONSE", "the org's composite answer has no subresponse")
         status, body = entry.get("httpStatusCode"), entry.get("body")
         if isinstance(status, int) and status < 300 and isinstance(body, dict):
-            return body
+            return _query_result(body)
         first = _first_error(body)
         code = first.get("errorCode") or f"HTTP_{status}"
         raise SourceError(
@@ -490,7 +490,9 @@ class SourceConnection:
         The batch size is a per-request preference, so it is sent again with every batch.
         """
         headers = _query_options(batch_size)
-        return self._call(lambda sf: sf.query_more(next_records_url, identifier_is_url=True, headers=headers))
+        return _query_result(
+            self._call(lambda sf: sf.query_more(next_records_url, identifier_is_url=True, headers=headers))
+        )
 
     def query_records(self, soql: str, batch_size: int | None = None, include_deleted: bool = False):
         """Every record of a query, fetching batch after batch by ``nextRecordsUrl``."""
@@ -509,21 +511,27 @@ class SourceConnection:
         return result or {"searchRecords": []}
 
     def describe_global(self) -> dict:
-        return self._call(lambda sf: sf.describe())
+        return _expect(dict, self._call(lambda sf: sf.describe()), "describe")
 
     def describe(self, name: str) -> dict:
-        return self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/describe/"))
+        return _expect(
+            dict, self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/describe/")), "describe"
+        )
 
     def limits(self) -> dict:
-        return self._call(lambda sf: sf.limits())
+        return _expect(dict, self._call(lambda sf: sf.limits()), "limits")
 
     def get(self, name: str, record_id: str) -> dict:
-        return self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/{quote(record_id)}"))
+        return _expect(
+            dict, self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/{quote(record_id)}")), "record"
+        )
 
     def create(self, name: str, values: dict) -> dict:
         """Create one record → ``{"id", "success", "errors"}``."""
-        return self._call(
-            lambda sf: sf.restful(f"sobjects/{quote(name)}/", method="POST", data=_json(values))
+        return _expect(
+            dict,
+            self._call(lambda sf: sf.restful(f"sobjects/{quote(name)}/", method="POST", data=_json(values))),
+            "create",
         )
 
     def update(self, name: str, record_id: str, values: dict) -> None:
@@ -543,7 +551,7 @@ class SourceConnection:
         def call(sf: Salesforce) -> dict:
             sobject = getattr(sf, name)
             response = sobject.upsert(record_path, values, raw_response=True)
-            body = response.json() if response.content else {}
+            body = _expect(dict, response.json() if response.content else {}, "upsert")
             # API versions before 46.0 answer 204 without a body when they update.
             return {"success": True, "errors": [], **body, "created": response.status_code == 201}
 
@@ -554,15 +562,20 @@ class SourceConnection:
         method = method.upper()
         if method == "DELETE":
             params = {"ids": ",".join(records), "allOrNone": str(all_or_none).lower()}
-            return self._call(lambda sf: sf.restful("composite/sobjects", method="DELETE", params=params))
+            answer = self._call(lambda sf: sf.restful("composite/sobjects", method="DELETE", params=params))
+            return _expect(list, answer, "collection")
         body = _json({"allOrNone": all_or_none, "records": records})
-        return self._call(lambda sf: sf.restful("composite/sobjects", method=method, data=body))
+        return _expect(
+            list,
+            self._call(lambda sf: sf.restful("composite/sobjects", method=method, data=body)),
+            "collection",
+        )
 
     def composite_upsert(self, name: str, field: str, records: list, all_or_none: bool = False) -> list:
         """sObject Collections upsert by the external ID ``field`` (up to 200 records) → result entries."""
         body = _json({"allOrNone": all_or_none, "records": records})
         path = f"composite/sobjects/{quote(name)}/{quote(field)}"
-        return self._call(lambda sf: sf.restful(path, method="PATCH", data=body))
+        return _expect(list, self._call(lambda sf: sf.restful(path, method="PATCH", data=body)), "collection")
 
     def composite_request(self, subrequests: list[dict], all_or_none: bool = False) -> dict:
         """The Composite resource: up to 25 subrequests in one API call → ``{"compositeResponse": [...]}``.
@@ -571,11 +584,34 @@ class SourceConnection:
         with ``data_path()``.
         """
         body = _json({"allOrNone": all_or_none, "compositeRequest": subrequests})
-        return self._call(lambda sf: sf.restful("composite", method="POST", data=body))
+        return _expect(
+            dict, self._call(lambda sf: sf.restful("composite", method="POST", data=body)), "composite"
+        )
 
     def data_path(self) -> str:
         """``/services/data/vXX.X``: the prefix of the REST paths of this connection's API version."""
         return f"/services/data/v{self.credentials.api_version}"
+
+
+def _expect(kind: type, answer: Any, what: str) -> Any:
+    """The org's answer when it has the shape the REST API documents; a 502 SourceError otherwise (a proxy's
+    page, a truncated body, a list where an object belongs), so a malformed answer never becomes a 500."""
+    if not isinstance(answer, kind):
+        raise SourceError(
+            502,
+            "UNEXPECTED_RESPONSE",
+            f"the org's {what} answer is a {type(answer).__name__}, not a {kind.__name__}",
+        )
+    return answer
+
+
+def _query_result(answer: Any) -> dict:
+    """A query batch: an object whose ``records`` is a list of objects."""
+    result = _expect(dict, answer, "query")
+    records = result.get("records")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise SourceError(502, "UNEXPECTED_RESPONSE", "the org's query answer has no list of records")
+    return result
 
 
 def _query_options(batch_size: int | None) -> dict[str, str]:

@@ -10,16 +10,40 @@ client sent, so ``odata_error_from_write`` maps it to a client error that carrie
 FIELD_CUSTOM_VALIDATION_EXCEPTION, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, ...), 404 when the record
 itself is gone (NOT_FOUND, ENTITY_IS_DELETED answered with 404), 409 for conflicts (DUPLICATE_VALUE,
 locked rows, an external ID matching several records), 403 for missing access. Timeouts, the API limit
-and 5xx stay 504/503/502.
+and 5xx stay 504/503/502. An unreachable org is 503 with ``Retry-After``.
+
+No message or detail carries what only the gateway's operator should see: internal host names, ports and
+URLs are cut out, and Salesforce's query errors lose the SOQL text they quote (the statement, the caret and
+"ERROR at Row:…"), keeping the sentence that says what is wrong. The full error is logged server-side.
 """
 
 from __future__ import annotations
+
+import logging
+import re
 
 from gateway.odata.http.errors import ODataError
 from gateway.operation.context import CallBudgetExceeded
 from gateway.source.connection import SourceError, SourceTimeout
 
+log = logging.getLogger(__name__)
+
 RETRY_AFTER_SECONDS = "3600"
+UNREACHABLE_RETRY_AFTER_SECONDS = "30"
+_SOQL_ERROR_LAYOUT = re.compile(r"ERROR at Row:\d+:Column:\d+\s*")
+_URL = re.compile(r"\b(?:https?|wss?)://[^\s'\")]+|\burl: /\S+", re.I)
+_HOST_PORT = re.compile(r"\b(?:host|hostname)='?[^\s',)]+'?|\bport=\d+|\b[\w.-]+\.[a-z]{2,}:\d{2,5}\b", re.I)
+
+
+def safe_message(message: str) -> str:
+    """Salesforce's message without the SOQL it quotes, URLs, host names or ports."""
+    text = message or ""
+    layout = list(_SOQL_ERROR_LAYOUT.finditer(text))
+    if layout:
+        text = text[layout[-1].end() :]
+    text = _URL.sub("<url>", text)
+    text = _HOST_PORT.sub("<host>", text)
+    return " ".join(text.split())
 
 
 CONFLICT_CODES = frozenset(
@@ -43,7 +67,7 @@ def salesforce_details(error: SourceError) -> list[dict]:
     details = []
     for entry in entries:
         code = entry.get("errorCode") or entry.get("statusCode") or error.error_code
-        detail = {"code": code, "message": entry.get("message") or error.message}
+        detail = {"code": code, "message": safe_message(entry.get("message") or error.message)}
         fields = entry.get("fields") or []
         if fields:
             detail["target"] = ",".join(fields)
@@ -75,7 +99,7 @@ def odata_error_from_write(error: SourceError, target: str | None = None) -> ODa
     if code == "MULTIPLE_CHOICES":
         message = "More than one record in the source org has that external ID; the write was not applied."
     else:
-        message = f"The Salesforce source org refused the write ({code}): {error.message}"
+        message = f"The Salesforce source org refused the write ({code}): {safe_message(error.message)}"
     return ODataError(new_status, code, message, field, details)
 
 
@@ -88,7 +112,16 @@ def odata_error_from_source(error: BaseException) -> ODataError | None:
         return ODataError(413, "BatchCallBudgetExceeded", str(error))
     if not isinstance(error, SourceError):
         return None
-    details = [{"code": error.error_code, "message": error.message, "target": ",".join(error.fields) or None}]
+    log.warning("source error %s %s: %s", error.status, error.error_code, error.message)
+    if error.error_code == "UNREACHABLE":
+        return ODataError(
+            503,
+            "SourceUnavailable",
+            "The Salesforce source org cannot be reached right now; try again shortly.",
+            headers={"Retry-After": UNREACHABLE_RETRY_AFTER_SECONDS},
+        )
+    message = safe_message(error.message)
+    details = [{"code": error.error_code, "message": message, "target": ",".join(error.fields) or None}]
     details = [{k: v for k, v in d.items() if v is not None} for d in details]
     if isinstance(error, SourceTimeout):
         return ODataError(
@@ -117,6 +150,6 @@ def odata_error_from_source(error: BaseException) -> ODataError | None:
     return ODataError(
         502,
         "SourceError",
-        f"The Salesforce source org refused the request ({error.error_code}): {error.message}",
+        f"The Salesforce source org refused the request ({error.error_code}): {message}",
         details=details,
     )

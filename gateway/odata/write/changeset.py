@@ -95,7 +95,12 @@ def compile_operation(
         raise not_implemented(
             "$<Content-ID> references are not supported in change sets; address entities by their key."
         )
-    path = parse_resource_path(unquote(resource.split("?", 1)[0]))  # query options do not address
+    address = unquote(resource.split("?", 1)[0])  # query options do not address
+    if not address.strip("/"):
+        raise bad_request(
+            "A change-set request must address an entity set or an entity, not the service root."
+        )
+    path = parse_resource_path(address)
     entity_set = model.entity_set(path.entity_set)
     if entity_set is None:
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
