@@ -254,6 +254,12 @@ def _json_requests(body: bytes) -> list[SubRequest]:
         if not isinstance(headers, dict):
             raise bad_request(f"{where}: headers must be an object.")
         headers = {str(k).lower(): str(v) for k, v in headers.items()}
+        for name, value in headers.items():
+            if any(ch in name + value for ch in "\r\n\0") or not name.strip():
+                raise bad_request(
+                    f"{where}: header '{name.strip()[:40]}' has a line break or NUL in its name or value.",
+                    target=where,
+                )
         raw = item.get("body")
         if raw is None:
             data = b""
