@@ -138,7 +138,7 @@ def odata_error_from_source(error: BaseException) -> ODataError | None:
             details=details,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
-    if error.error_code == "UNREACHABLE" or error.status >= 500:
+    if error.status >= 500:
         # The cause (host, status, what the org said) is for the operator: the request log has it.
         return ODataError(
             502,
