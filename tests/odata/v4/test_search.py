@@ -10,9 +10,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from gateway.app import create_app
+from gateway.localorg.api import create_app as create_localorg_app
+from gateway.localorg.config import LocalOrgConfig
+from gateway.localorg.schema import Schema
+from gateway.localorg.store import Store
 from gateway.odata.read.search_expr import parse_search
 from gateway.soql.sosl_parser import parse_sosl
 from gateway.soql.sosl_printer import print_sosl
+from gateway.source.connection import SourceConnection
 from gateway.source.embedded import embedded_source
 from tests.localorg.test_search import oracle_matches
 from tests.support import DEMO_METADATA
@@ -235,6 +240,26 @@ def test_searchable_false_in_the_publication_turns_search_off(demo, tmp_path):
         "Searchable": True,
         "UnsupportedExpressions": "NOT",
     }
+
+
+def test_an_object_salesforce_cannot_search_is_501_and_not_searchable_in_metadata(tmp_path):
+    describes = [
+        {"name": "Account", "fields": [{"name": "Name", "type": "string"}]},
+        {"name": "Log__c", "searchable": False, "fields": [{"name": "Name", "type": "string"}]},
+    ]
+    org = create_localorg_app(LocalOrgConfig(token="T"), Store(Schema.from_describes(describes)))
+    source = SourceConnection.in_process(org, access_token="T")
+    publication = tmp_path / "p.toml"
+    publication.write_text('[[entity_set]]\nsobject = "Account"\n\n[[entity_set]]\nsobject = "Log__c"\n')
+    client = create_app(
+        metadata_path=publication, source=source, environ={}, host="127.0.0.1", embedded=True
+    ).test_client()
+    response, spent = calls(source, lambda: client.get("/odata/Log__c?$search=acme"))
+    assert response.status_code == 501 and spent == 0
+    assert "searchable: false" in response.get_json()["error"]["message"]
+    assert client.get("/odata/Account?$search=acme").status_code == 200
+    sets = client.get("/odata/$metadata?$format=json").get_json()["Salesforce"]["Container"]
+    assert sets["Log__c"]["@Capabilities.SearchRestrictions"] == {"Searchable": False}
 
 
 # --- Salesforce Connect's contains() chain ---------------------------------------------------------------
