@@ -10,13 +10,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from gateway.odata.http.errors import ODataError
-from gateway.operation.hooks import ENDPOINTS, current_operation
 from gateway.operation.metrics import bearer_token_matches
+from gateway.operation.names import ENDPOINTS, OPERATION_KEY
 from gateway.operation.readiness import CHECK_INTERVAL_SECONDS
+
+
+def _operation() -> Any:
+    """The installed ``hooks.Operation`` (metrics, readiness, settings)."""
+    return current_app.extensions[OPERATION_KEY]
 
 
 def _json(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -34,7 +40,7 @@ def ready() -> Response:
     gateway = current_app.extensions.get("odata_gateway")
     if gateway is None or gateway.publication is None:
         return _json({"status": "not ready", "reason": "no publication loaded"}, 503, {"Retry-After": "30"})
-    state = current_operation().readiness.state()
+    state = _operation().readiness.state()
     if not state.ready:
         retry = str(int(CHECK_INTERVAL_SECONDS))
         return _json({"status": "not ready", "reason": state.detail}, 503, {"Retry-After": retry})
@@ -42,7 +48,7 @@ def ready() -> Response:
 
 
 def metrics() -> Response:
-    operation = current_operation()
+    operation = _operation()
     if not bearer_token_matches(request.headers, operation.settings.metrics_token):
         current_app.extensions["odata_gateway"].access.authenticate(request.headers)
     return Response(operation.metrics.render(), content_type=operation.metrics.content_type)

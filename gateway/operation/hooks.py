@@ -28,17 +28,17 @@ from flask_compress import Compress
 
 from gateway.odata.http.errors import ODataError
 from gateway.operation import context
+from gateway.operation.endpoints import create_blueprint
 from gateway.operation.governed_source import GovernedSource
 from gateway.operation.governor import GovernorRefusal, RateLimiter, ReserveGuard
 from gateway.operation.metrics import Metrics
+from gateway.operation.names import ENDPOINTS, OPERATION_KEY, PRINCIPAL_KEY
 from gateway.operation.public_url import PublicUrl
 from gateway.operation.readiness import Readiness
 from gateway.operation.request_log import RequestLog
 from gateway.operation.result_cache import MemoryResultCache, RedisResultCache
 from gateway.operation.settings import OperationSettings
 
-ENDPOINTS = "operation"  # the blueprint of /health, /ready, /metrics
-PRINCIPAL_KEY = "gateway.principal"  # WSGI environ key: the principal this layer authenticated
 _RECORD_KEY = "gateway.operation.record"
 _OWNER_KEY = "gateway.operation.owner"
 COMPRESSED_TYPES = [
@@ -86,8 +86,6 @@ def install(
     *,
     log_stream: TextIO | None = None,
 ) -> Operation:
-    from gateway.operation.endpoints import create_blueprint
-
     limiter = None
     if settings.rate_limit:
         limiter = RateLimiter(settings.rate_limit, settings.redis_url or "memory://")
@@ -99,7 +97,7 @@ def install(
         limiter=limiter,
         readiness=Readiness(source.inner.limits),
     )
-    app.extensions["operation"] = operation
+    app.extensions[OPERATION_KEY] = operation
     app.before_request(_begin)
     app.after_request(_after)
     app.teardown_request(_teardown)
@@ -117,7 +115,7 @@ def install(
 
 
 def current_operation() -> Operation:
-    return current_app.extensions["operation"]
+    return current_app.extensions[OPERATION_KEY]
 
 
 def _face_path() -> str | None:

@@ -19,7 +19,7 @@ from gateway.odata.v4.negotiation import check_max_version
 from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway, service_root
 from gateway.odata.v4.responses import ODATA_VERSION, response_for_exception
 from gateway.odata.write.payload import decode_content_encoding
-from gateway.operation.hooks import PRINCIPAL_KEY
+from gateway.operation.names import PRINCIPAL_KEY
 
 ODATA_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"]
 
