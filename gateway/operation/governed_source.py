@@ -129,6 +129,8 @@ class GovernedSource:
         )
 
     def composite_request(self, subrequests: list[dict], all_or_none: bool = False) -> dict:
+        if all(str(s.get("method", "")).upper() == "GET" for s in subrequests):
+            return self.inner.composite_request(subrequests, all_or_none)  # reads only (delta pages)
         objects = {m.group(1) for s in subrequests for m in _SOBJECT_IN_URL.finditer(str(s.get("url", "")))}
         return self._invalidating(
             objects or None, lambda: self.inner.composite_request(subrequests, all_or_none)

@@ -11,7 +11,10 @@ Capabilities annotations from the same declaration (``v4/csdl.py``), so the two 
   lambdas (any/all), arithmetic and other functions are not in the list and are refused;
 - ``$compute``, ``$apply`` and the other options in ``UNSUPPORTED_OPTIONS`` of ``query_options.py``: no
   (beyond the ``Minimal`` conformance level declared; ``$apply`` would need the Aggregation vocabulary);
-- ``$batch`` with change sets, continue-on-error, no references (``Capabilities.BatchSupport``).
+- ``$batch`` with change sets, continue-on-error, no references (``Capabilities.BatchSupport``);
+- change tracking (``Prefer: odata.track-changes``, delta links): on entity sets whose object keeps
+  ``SystemModstamp`` and answers ``queryAll`` (``EntitySet.change_tracking``), with ``$filter`` and
+  ``$select`` only — ``$orderby``, ``$expand``, ``$search`` with it are 501 (``Capabilities.ChangeTracking``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class Capabilities:
     # be more than Intermediate.
     conformance_level: str = "Minimal"
     batch: BatchSupport = field(default_factory=BatchSupport)
+    change_tracking: bool = True
+    # The query options a tracked read may carry; the delta link keeps them (read/delta.py, v4/delta.py).
+    change_tracking_options: tuple[str, ...] = ("$filter", "$select")
 
     def filters_with(self, name: str) -> bool:
         """True when ``name`` (an operator or function) is one $filter translates."""

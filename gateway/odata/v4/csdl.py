@@ -146,14 +146,14 @@ def entity_set_annotations(entity_set: EntitySet) -> Annotations:
 def _change_tracking(entity_set: EntitySet) -> dict:
     """Delta links (``Prefer: odata.track-changes``) where the object keeps SystemModstamp and answers
     queryAll; with them ``$filter`` on the filterable properties and ``$select``, no ``$expand``."""
-    if not entity_set.change_tracking:
+    if not (CAPABILITIES.change_tracking and entity_set.change_tracking):
         return {"Supported": False}
+    filterable = "$filter" in CAPABILITIES.change_tracking_options
+    properties = entity_set.properties.values()
     return {
         "Supported": True,
-        "FilterableProperties": [
-            PropertyPath(p.name) for p in entity_set.properties.values() if p.filterable
-        ],
-        "ExpandableProperties": [],
+        "FilterableProperties": [PropertyPath(p.name) for p in properties if p.filterable and filterable],
+        "ExpandableProperties": [],  # $expand is not among CAPABILITIES.change_tracking_options
     }
 
 

@@ -34,6 +34,7 @@ from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.read import delta, paging
 from gateway.odata.read.bind import bind
+from gateway.odata.read.capabilities import CAPABILITIES
 from gateway.odata.read.execute import Page, count_rows, read_page, soql_text
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read
@@ -47,7 +48,7 @@ TRACK_PREFERENCES = ("odata.track-changes", "track-changes")
 TRACKED_PAGE = "track."  # prefix of the $skiptoken of a tracked read's nextLinks
 # Each kind of token signs with a key of its own: neither is ever accepted as the other or as a $skiptoken.
 PURPOSES = {"delta": "gateway.odata.delta.deltatoken", "track": "gateway.odata.delta.tracked-page"}
-DELTA_OPTIONS = ("$filter", "$select")  # what a delta link keeps of the request that started tracking
+DELTA_OPTIONS = CAPABILITIES.change_tracking_options  # what a delta link keeps of the first request
 REFUSED_WITH_TRACKING = {
     "$orderby": "delta links follow the order of changes; drop $orderby (sort the copy you keep instead)",
     "$expand": "delta links track one entity set; track each set you need separately, without $expand",
@@ -80,6 +81,7 @@ def handles(entity_set: EntitySet, args: Mapping[str, str], headers: Mapping[str
     return (
         "$skiptoken" not in args
         and tracking_preference(headers) is not None
+        and CAPABILITIES.change_tracking
         and entity_set.change_tracking
         and (top is None or top.strip() == "0")
     )

@@ -306,3 +306,23 @@ def test_links_are_bound_to_the_user_who_started_the_read():
     refused = org.get(link, two)
     assert refused.status_code == 400 and "another user" in refused.get_json()["error"]["message"]
     assert SECRET not in refused.get_data(as_text=True)
+
+
+def test_a_filtered_delta_poll_is_a_read_for_the_result_cache():
+    org = TrackedOrg.start(accounts=3, environ={"GATEWAY_CACHE_TTL": "60"})
+    link = org.get("Account?$top=0&$filter=Industry eq 'Banking'", TRACK).get_json()["@odata.deltaLink"]
+    assert org.get("Account?$top=1").status_code == 200
+    before = org.calls()
+    assert org.get("Account?$top=1").status_code == 200
+    assert org.calls() == before  # answered from the cache
+    assert org.get(link).status_code == 200  # one Composite request of two queryAll reads
+    assert org.calls() == before + 1
+    assert org.get("Account?$top=1").status_code == 200
+    assert org.calls() == before + 1  # the delta poll did not drop the cached reads
+
+
+def test_the_refused_options_are_those_change_tracking_does_not_declare():
+    from gateway.odata.read.capabilities import CAPABILITIES
+    from gateway.odata.v4.delta import REFUSED_WITH_TRACKING
+
+    assert not set(REFUSED_WITH_TRACKING) & set(CAPABILITIES.change_tracking_options)
