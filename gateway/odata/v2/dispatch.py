@@ -51,6 +51,7 @@ from gateway.odata.v2.responses import (
 )
 from gateway.odata.v2.values import atom_converter, json_converter
 from gateway.odata.v2.xmlwriter import ATOM_NS, D_NS, to_xml
+from gateway.odata.write import etags
 from gateway.soql.syntax import Comparison, Condition, Field, Query, StringLiteral
 
 TOKEN_PREFIX = "v2:"  # a V2 next link never serves the V4 face, nor the other way round
@@ -291,6 +292,9 @@ def _single(call: Call, entity_set: EntitySet, key: Comparison) -> Response:
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
     shaper = _shaper(call, entity_set, plan, call.req.args.get("$select") is not None)
+    etag, if_none_match = shaper.etag(record), call.req.headers.get("If-None-Match")
+    if etag and if_none_match is not None and etags.matches(if_none_match, etag):
+        return Response(status=304, headers={"ETag": etag})
     return entry_response(shaper, record, fmt)
 
 

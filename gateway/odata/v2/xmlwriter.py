@@ -6,6 +6,7 @@ ElementTree's own serializer cannot put a default namespace beside unqualified a
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
@@ -27,6 +28,16 @@ PREFIXES = {
     APP_NS: "app",
     ATOM_NS: "atom",
 }
+
+
+# Characters XML 1.0 cannot carry at all (not even escaped); a Salesforce text value may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot carry replaced by U+FFFD, so a document stays
+    well-formed whatever the data holds."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def q(namespace: str, name: str) -> str:
@@ -51,13 +62,13 @@ def _write(element: ET.Element, prefixes: dict[str, str], out: list[str], root: 
             if uri in used and uri != XML_NS:
                 out.append(f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}")
     for key, value in element.attrib.items():
-        out.append(f" {_name(key, prefixes)}={quoteattr(value)}")
+        out.append(f" {_name(key, prefixes)}={quoteattr(xml_text(value))}")
     if element.text is None and not len(element):
         out.append("/>")
         return
     out.append(">")
     if element.text:
-        out.append(escape(element.text))
+        out.append(escape(xml_text(element.text)))
     for child in element:
         _write(child, prefixes, out, False)
     out.append(f"</{name}>")

@@ -404,3 +404,25 @@ def test_access_rules_are_those_of_the_v4_face():
     assert "WWW-Authenticate" in refused.headers and "error" in refused.get_json()
     allowed = client.get("/odata/v2/Account?$format=json", headers={"Authorization": "Bearer k-123"})
     assert allowed.status_code == 200
+
+
+def test_if_none_match_is_304_while_unchanged(client, source):
+    record_id = soql_ids(source, "SELECT Id FROM Account LIMIT 1")[0]
+    first = client.get(f"/odata/v2/Account('{record_id}')")
+    again = client.get(f"/odata/v2/Account('{record_id}')", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.headers["ETag"] == first.headers["ETag"]
+    other = client.get(
+        f"/odata/v2/Account('{record_id}')", headers={"If-None-Match": 'W/"1999-01-01T00:00:00.000Z"'}
+    )
+    assert other.status_code == 200
+
+
+def test_text_xml_cannot_carry_is_replaced_so_atom_stays_well_formed(app, client, source):
+    record_id = soql_ids(source, "SELECT Id FROM Account LIMIT 1")[0]
+    source.update("Account", record_id, {"Description": "bell\x07 and null\x00 end"})
+    response = client.get(f"/odata/v2/Account('{record_id}')?$select=Description")
+    entry = etree.fromstring(response.data)
+    text = entry.findtext("a:content/m:properties/d:Description", namespaces=NS)
+    assert text == "bell\ufffd and null\ufffd end"
+    as_json = client.get(f"/odata/v2/Account('{record_id}')?$select=Description&$format=json")
+    assert as_json.get_json()["d"]["Description"] == "bell\x07 and null\x00 end"
