@@ -25,12 +25,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 class CallBudgetExceeded(Exception):
     """The request would spend more source API calls than its budget allows (``GATEWAY_BATCH_MAX_CALLS``)."""
 
-    def __init__(self, budget: int):
+    def __init__(self, budget: int, needed: int | None = None):
+        spend = f"needs at least {needed}" if needed is not None else "would spend more than"
         super().__init__(
-            f"This request would spend more than {budget} source API calls, the most GATEWAY_BATCH_MAX_CALLS "
-            "allows for one $batch; split it into smaller batches."
+            f"This $batch {spend} source API calls; GATEWAY_BATCH_MAX_CALLS allows {budget} for one $batch. "
+            "Split it into smaller batches."
         )
         self.budget = budget
+        self.needed = needed
 
 
 @dataclass
@@ -143,6 +145,14 @@ def begin(method: str, path: str, request_id_header: str | None) -> tuple[Reques
     record = RequestRecord(request_id_from(request_id_header), method, path)
     _current.set(record)
     return record, True
+
+
+def check_call_budget(minimum_calls: int) -> None:
+    """Refuse a request before any call when it needs more calls than its budget (a $batch's requests
+    outside change sets cost at least one call each, each change set one)."""
+    record = _current.get()
+    if record is not None and record.call_budget is not None and minimum_calls > record.call_budget:
+        raise CallBudgetExceeded(record.call_budget, minimum_calls)
 
 
 def note_rows(count: int) -> None:

@@ -182,17 +182,54 @@ def test_cache_answers_repeats_for_free_with_age_until_a_write() -> None:
 
 def test_batch_spends_at_most_its_budget_and_says_why() -> None:
     gw = Gateway({"GATEWAY_BATCH_MAX_CALLS": "2"})
-    requests = [{"id": str(i), "method": "GET", "url": f"Account?$top={i + 1}"} for i in range(3)]
+    requests = [
+        {"id": "0", "method": "GET", "url": "Account?$top=1&$count=true"},  # a page and a count: 2 calls
+        {"id": "1", "method": "GET", "url": "Account?$top=2"},
+    ]
     before = gw.org.api_used
     answer = gw.client.post("/odata/$batch", json={"requests": requests}, headers=KEY)
     assert answer.status_code == 200
     statuses = [r["status"] for r in answer.get_json()["responses"]]
-    assert statuses == [200, 200, 413]
-    refusal = answer.get_json()["responses"][2]["body"]["error"]
+    assert statuses == [200, 413]
+    refusal = answer.get_json()["responses"][1]["body"]["error"]
     assert "GATEWAY_BATCH_MAX_CALLS" in refusal["message"]
     assert gw.org.api_used - before == 2
     line = gw.lines()[-1]
     assert (line["entity_set"], line["api_calls"], len(line["soql"])) == ("$batch", 2, 2)  # the 3rd: not sent
+
+
+def test_batch_that_needs_more_calls_than_its_budget_is_refused_before_any_call() -> None:
+    gw = Gateway({"GATEWAY_BATCH_MAX_CALLS": "2"})
+    requests = [{"id": str(i), "method": "GET", "url": "Account?$top=1"} for i in range(2)]
+    requests.append(
+        {"id": "w", "atomicityGroup": "g", "method": "POST", "url": "Account", "body": {"Name": "N"}}
+    )
+    before = gw.org.api_used
+    answer = gw.client.post("/odata/$batch", json={"requests": requests}, headers=KEY)
+    assert answer.status_code == 413
+    error = answer.get_json()["error"]
+    assert error["code"] == "BatchCallBudgetExceeded" and "needs at least 3" in error["message"]
+    assert "GATEWAY_BATCH_MAX_CALLS allows 2" in error["message"]
+    assert gw.org.api_used == before  # nothing sent, nothing written
+
+
+def test_a_change_set_past_the_budget_fails_alone_and_writes_nothing() -> None:
+    gw = Gateway({"GATEWAY_BATCH_MAX_CALLS": "2"})
+    requests = [
+        {"id": "r", "method": "GET", "url": "Account?$top=1&$count=true&$filter=Name ne 'x'"},
+        {"id": "w", "atomicityGroup": "g", "method": "POST", "url": "Account", "body": {"Name": "Never"}},
+    ]
+    answer = gw.client.post("/odata/$batch", json={"requests": requests}, headers=KEY)
+    assert answer.status_code == 200
+    read, write = answer.get_json()["responses"]
+    assert read["status"] == 200 and write["status"] == 413  # the read's count spent the second call
+    with gw.org.store.lock:
+        assert (
+            gw.org.store.conn.execute(
+                'SELECT COUNT(*) FROM "Account" WHERE "Name" = ?', ("Never",)
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_compression_gzip_and_brotli_when_accepted() -> None:

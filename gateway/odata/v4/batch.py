@@ -38,6 +38,7 @@ from gateway.odata.v4.responses import ODATA_VERSION, error_response
 from gateway.odata.v4.shape import JsonFormat, Shaper
 from gateway.odata.write import changeset
 from gateway.odata.write.payload import decode_content_encoding
+from gateway.operation.context import CallBudgetExceeded, check_call_budget
 
 MAX_BATCH_REQUESTS = 1000
 Responder = Callable[[RequestContext, ODataRequest], Response]
@@ -117,7 +118,10 @@ def _run_change_set(
         changeset.plan_calls(operations)
     except ODataError as error:
         return _failed_change_set(subs, None, error)
-    outcome = changeset.execute(ctx.source, operations)
+    try:
+        outcome = changeset.execute(ctx.source, operations)
+    except CallBudgetExceeded as error:  # refused before the call: nothing was written
+        return _failed_change_set(subs, None, ODataError(413, "BatchCallBudgetExceeded", str(error)))
     if outcome.error is not None:
         return _failed_change_set(subs, outcome.failed_index, outcome.error)
     responses = []
@@ -192,6 +196,7 @@ def _multipart_batch(
     except multipart.MultipartError as error:
         raise multipart.bad_multipart(error) from None
     _check_size(sum(len(i.requests) if isinstance(i, multipart.ChangeSetPart) else 1 for i in items))
+    check_call_budget(sum(1 for i in items if not isinstance(i, multipart.ChangeSetPart) or i.requests))
     out: list[multipart.HttpResponsePart | bytes] = []
     for number, item in enumerate(items):
         if isinstance(item, multipart.HttpRequestPart):
@@ -293,6 +298,7 @@ def _json_response_item(sub: SubRequest, response: SubResponse) -> dict:
 
 def _json_batch(ctx: RequestContext, outer: ODataRequest, respond: Responder) -> Response:
     subs = _json_requests(outer.body)
+    check_call_budget(len({s.group or f"request {n}" for n, s in enumerate(subs)}))
     failed: set[str] = set()  # ids and groups that failed
     results: list[dict] = []
     index = 0
