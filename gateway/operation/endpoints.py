@@ -50,7 +50,7 @@ def ready() -> Response:
 def metrics() -> Response:
     operation = _operation()
     if not bearer_token_matches(request.headers, operation.settings.metrics_token):
-        current_app.extensions["odata_gateway"].access.authenticate(request.headers)
+        current_app.extensions["odata_gateway"].access.authenticate(request.headers, request.remote_addr)
     return Response(operation.metrics.render(), content_type=operation.metrics.content_type)
 
 

@@ -148,7 +148,7 @@ def _begin() -> None:
         return
     record.entity_set = _entity_set(path)
     gateway = current_app.extensions["odata_gateway"]
-    principal = gateway.access.authenticate(request.headers)
+    principal = gateway.access.authenticate(request.headers, request.remote_addr)
     request.environ[PRINCIPAL_KEY] = principal
     record.principal = principal.name
     operation = current_operation()

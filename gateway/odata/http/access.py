@@ -15,7 +15,9 @@ refuses to start without credentials (``AccessConfigError``) rather than serve t
 
 Verifying a password hash is deliberately slow (tenths of a second), and Salesforce Connect sends Basic
 credentials with every page, so successful verifications are remembered for a few minutes, keyed by an
-HMAC of user and password under a random per-process key (the password itself is never stored).
+HMAC of user and password under a random per-process key (the password itself is never stored). The
+verifications that are left are bounded by ``login_throttle``: a few at a time per process, and none for a
+client whose logins keep failing (429 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from cachetools import TTLCache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.login_throttle import LoginThrottle
 from gateway.source.connection import is_loopback
 
 REALM = "OData gateway"
@@ -127,6 +130,7 @@ class Access:
         self._verified: TTLCache = TTLCache(maxsize=1024, ttl=_VERIFIED_TTL_SECONDS)
         self._verified_lock = threading.Lock()
         self.password_checks = 0  # slow hash verifications performed (the rest came from memory)
+        self.throttle = LoginThrottle()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, embedded_demo: bool, host: str | None) -> Access:
@@ -172,8 +176,9 @@ class Access:
     def unauthorized(self, message: str) -> ODataError:
         return ODataError(401, "Unauthorized", message, headers={"WWW-Authenticate": self.challenge()})
 
-    def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        """The request's principal, or ODataError 401 (never anything else for any header value)."""
+    def authenticate(self, headers: Mapping[str, str], client: str | None = None) -> Principal:
+        """The request's principal, or ODataError 401 — or 429 when ``client`` (its address) failed too
+        many logins lately or the process is busy verifying others (``login_throttle``)."""
         if self.anonymous:
             return ANONYMOUS
         authorization = _header(headers, "Authorization")
@@ -185,14 +190,14 @@ class Access:
         scheme, _, credentials = authorization.strip().partition(" ")
         scheme, credentials = scheme.lower(), credentials.strip()
         if scheme == "basic":
-            return self._basic(credentials)
+            return self._basic(credentials, client)
         if scheme == "bearer":
             return self._bearer(credentials)
         raise self.unauthorized(
             f"The Authorization scheme '{scheme[:20]}' is not supported; use Basic or Bearer"
         )
 
-    def _basic(self, credentials: str) -> Principal:
+    def _basic(self, credentials: str, client: str | None = None) -> Principal:
         if not self.users:
             raise self.unauthorized("HTTP Basic authentication is not enabled; use a Bearer API key")
         try:
@@ -206,11 +211,11 @@ class Access:
         user, separator, password = text.partition(":")
         if not separator:
             raise self.unauthorized("The Authorization header is malformed: Basic needs 'user:password'")
-        if not self._password_ok(user, password):
+        if not self._password_ok(user, password, client):
             raise self.unauthorized("The user name or password is not valid")
         return Principal(user, "basic")
 
-    def _password_ok(self, user: str, password: str) -> bool:
+    def _password_ok(self, user: str, password: str, client: str | None = None) -> bool:
         user_bytes = user.encode("utf-8", "surrogatepass")
         # Length-prefixed, so no other (user, password) pair gives the same bytes.
         pair = len(user_bytes).to_bytes(4, "big") + user_bytes + password.encode("utf-8", "surrogatepass")
@@ -218,6 +223,18 @@ class Access:
         with self._verified_lock:
             if self._verified.get(remembered):
                 return True
+        self.throttle.check(client)  # only unverified credentials get here: valid users are not slowed
+        with self.throttle.verifying():
+            ok = self._verify(user, password)
+        if not ok:
+            self.throttle.failed(client)
+            return False
+        self.throttle.succeeded(client)
+        with self._verified_lock:
+            self._verified[remembered] = True
+        return True
+
+    def _verify(self, user: str, password: str) -> bool:
         password_hash = self.users.get(user)
         self.password_checks += 1
         if password_hash is None:
@@ -225,13 +242,9 @@ class Access:
             check_password_hash(self._unknown_user_hash(), password)
             return False
         try:
-            ok = check_password_hash(password_hash, password)
+            return check_password_hash(password_hash, password)
         except ValueError:  # a hash parse_users accepted but this Werkzeug cannot read
-            ok = False
-        if ok:
-            with self._verified_lock:
-                self._verified[remembered] = True
-        return ok
+            return False
 
     def _unknown_user_hash(self) -> str:
         if self._dummy_hash is None:

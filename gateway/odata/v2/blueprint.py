@@ -49,7 +49,7 @@ def create_blueprint(search_param: str | None = None) -> Blueprint:
     @bp.before_request
     def _authenticate_and_check() -> None:
         gateway = _gateway()
-        principal = gateway.access.authenticate(request.headers)
+        principal = gateway.access.authenticate(request.headers, request.remote_addr)
         g.odata_context = gateway.context_for(principal)
         check_max_version(request.headers.get("MaxDataServiceVersion"))
         if gateway.csrf:

@@ -40,7 +40,9 @@ def create_blueprint() -> Blueprint:
 def _authenticate_and_check() -> None:
     gateway: Gateway = current_gateway()
     # The operation layer (gateway/operation/hooks.py) authenticated this request already.
-    principal = request.environ.get(PRINCIPAL_KEY) or gateway.access.authenticate(request.headers)
+    principal = request.environ.get(PRINCIPAL_KEY) or gateway.access.authenticate(
+        request.headers, request.remote_addr
+    )
     g.odata_context = gateway.context_for(principal)
     check_max_version(request.headers)
     if gateway.csrf:
