@@ -247,6 +247,8 @@ def parse_search(text: str) -> tuple[Search, SearchExpr]:
         search = parse_sosl(text)
     except SoqlSyntaxError as error:
         raise malformed_search(error_layout(text, error.position, error.message)) from None
+    except RecursionError:  # a WHERE nested hundreds deep
+        raise malformed_search("The search is too complicated: its WHERE nests too deep") from None
     start = text.find("{") + 1
     try:
         find = check_search(search.find, closing_brace(text, start) - start)

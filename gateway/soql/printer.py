@@ -47,7 +47,6 @@ MAX_STATEMENT = 100_000
 """Salesforce's limit on a whole SOQL statement."""
 
 
-
 class StatementTooLong(ValueError):
     """The statement would pass ``limit`` characters (printing stopped there)."""
 

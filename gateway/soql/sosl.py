@@ -28,6 +28,9 @@ SCOPES = ("ALL", "NAME", "EMAIL", "PHONE")
 MAX_SEARCH_LIMIT = 2000
 """Salesforce returns at most 2,000 records a search (``LIMIT`` at most 2,000, the default)."""
 MAX_SEARCH_OFFSET = 2000
+MAX_SEARCH_DEPTH = 50
+"""Parentheses (and NOTs) nested deeper than this are refused by both parsers (bounded work, no recursion
+overflow)."""
 
 
 @dataclass(frozen=True)

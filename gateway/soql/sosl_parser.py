@@ -19,6 +19,7 @@ import re
 
 from gateway.soql.parser import SoqlSyntaxError, Token, _Parser, tokenize
 from gateway.soql.sosl import (
+    MAX_SEARCH_DEPTH,
     SCOPES,
     Phrase,
     Returning,
@@ -65,6 +66,7 @@ class _ExprParser:
         self.end = end
         self.tokens = self._tokenize(start, end)
         self.index = 0
+        self.depth = 0
 
     def _error(self, message: str, position: int) -> SoslSyntaxError:
         return SoslSyntaxError(message, position)
@@ -169,8 +171,14 @@ class _ExprParser:
             self.index += 1
             return value  # type: ignore[return-value]
         if kind == "(":
+            self.depth += 1
+            if self.depth > MAX_SEARCH_DEPTH:
+                raise self._error(
+                    f"Search expressions nest at most {MAX_SEARCH_DEPTH} levels", self.tokens[self.index][2]
+                )
             self.index += 1
             inner = self.or_expr()
+            self.depth -= 1
             if self.kind != ")":
                 raise self.unexpected()
             self.index += 1

@@ -335,6 +335,21 @@ def test_where_order_by_limit_and_offset_apply_to_each_object(store, people):
         ("FIND {acme} RETURNING Account(Id LIMIT 5 OFFSET 2001)", "NUMBER_OUTSIDE_VALID_RANGE", "2000"),
         ("FIND {acme} RETURNING Account(Id OFFSET 1), Contact", "MALFORMED_SEARCH", "OFFSET"),
         ("FIND {" + "ab " * 3334 + "} RETURNING Account", "MALFORMED_SEARCH", "10,000"),
+        (
+            "FIND {" + "(" * 51 + "ab" + ")" * 51 + "} RETURNING Account",
+            "MALFORMED_SEARCH",
+            "at most 50 levels",
+        ),
+        (
+            "FIND {ab} RETURNING Account(Id WHERE " + "(" * 3000 + "Name = 'x'" + ")" * 3000 + ")",
+            "MALFORMED_SEARCH",
+            "too complicated",
+        ),
+        (
+            "FIND {ab} RETURNING Account(Id WHERE " + "NOT " * 400 + "Name = 'x')",
+            "QUERY_TOO_COMPLICATED",
+            "too complicated",
+        ),
     ],
 )
 def test_refusals_are_salesforces(store, text, code, message):

@@ -23,7 +23,16 @@ from odata_query import ast
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 from gateway.odata.model.entities import EntitySet
 from gateway.soql.search_words import MAX_SEARCH_TEXT, SearchRuleError, check_search
-from gateway.soql.sosl import Phrase, SearchAnd, SearchExpr, SearchNot, SearchOr, Term, Wildcard
+from gateway.soql.sosl import (
+    MAX_SEARCH_DEPTH,
+    Phrase,
+    SearchAnd,
+    SearchExpr,
+    SearchNot,
+    SearchOr,
+    Term,
+    Wildcard,
+)
 
 UNSUPPORTED_EXPRESSIONS = ("NOT",)
 """What ``$metadata`` declares unsupported (Capabilities.SearchExpressions): NOT only works as AND NOT."""
@@ -89,6 +98,12 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]):
         self.tokens = tokens
         self.index = 0
+        self.depth = 0
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_SEARCH_DEPTH:
+            raise _bad(f"The $search nests parentheses or NOT deeper than {MAX_SEARCH_DEPTH} levels.")
 
     @property
     def kind(self) -> str:
@@ -120,14 +135,19 @@ class _Parser:
     def unary(self) -> SearchExpr:
         if self.kind == "NOT":
             self.index += 1
-            return SearchNot(self.unary())
+            self.deeper()
+            negated = SearchNot(self.unary())
+            self.depth -= 1
+            return negated
         kind = self.kind
         if kind == "(":
             self.index += 1
+            self.deeper()
             inner = self.or_expr()
             if self.kind != ")":
                 raise _bad("The $search has an unbalanced parenthesis: '(' without ')'.")
             self.index += 1
+            self.depth -= 1
             return inner
         if kind in ("word", "phrase"):
             text = self.tokens[self.index][1]

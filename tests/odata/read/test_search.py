@@ -61,6 +61,8 @@ def test_odata_search_syntax_becomes_the_sosl_tree():
         ("*acme", 400),
         ("acme ?x", 400),
         ("ab " * 3400, 400),
+        ("(" * 51 + "acme" + ")" * 51, 400),
+        ("NOT " * 60 + "acme corp", 400),
         ("NOT acme", 501),
         ("acme OR NOT corp", 501),
         ("NOT (acme OR corp)", 501),
