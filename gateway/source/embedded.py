@@ -10,16 +10,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from gateway.localorg.api import create_app as create_localorg_app
-from gateway.localorg.config import LocalOrgConfig
-from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
+from gateway.localorg.demo import DEMO_SCHEMA_PATH
 from gateway.localorg.schema import load_schema
-from gateway.localorg.security import DEMO_SECURITY_PATH, load_security
 from gateway.localorg.store import Store
-from gateway.operation.progress import load_demo_with_progress
 from gateway.source.connection import SourceConnection
+from gateway.source.local_org import DEFAULT_ROWS, build_local_org
 
-DEFAULT_DEMO_ACCOUNTS = 1000
+DEFAULT_DEMO_ACCOUNTS = DEFAULT_ROWS
 
 
 def embedded_source(
@@ -29,19 +26,11 @@ def embedded_source(
     progress: bool = False,
 ) -> tuple[SourceConnection, Store]:
     """A fresh demo local org in memory and an in-process connection to it (``progress``: a big one shows
-    its loading progress on stderr)."""
-    store = Store(load_schema(DEMO_SCHEMA_PATH))
-    if progress:
-        load_demo_with_progress(store, accounts)
-    else:
-        load_demo(store, accounts=accounts)
+    its loading progress on stderr). The demo sales team can log in too; the gateway's own token is the
+    admin's, who sees everything."""
     token = secrets.token_urlsafe(24)
-    # the demo sales team can log in too; the gateway's own token is the admin's, who sees everything
-    config = LocalOrgConfig(token=token, security=load_security(DEMO_SECURITY_PATH))
-    if api_limit is not None:
-        config.api_limit = api_limit
-    app = create_localorg_app(config, store)
-    return SourceConnection.in_process(app, access_token=token), store
+    org = build_local_org(rows=accounts, token=token, api_limit=api_limit, progress=progress)
+    return SourceConnection.in_process(org.app, access_token=token), org.store
 
 
 def embedded_describe() -> Callable[[str], dict]:
