@@ -50,6 +50,8 @@ def _sf_instant(value: str) -> dt.datetime:
     """A Salesforce datetime (``2024-03-01T12:00:00.000+0000``) or date (``2024-03-01``) as UTC."""
     if len(value) == 10:
         return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    if len(value) == 28 and value.endswith("+0000"):  # what Salesforce sends: the fast path
+        return dt.datetime.fromisoformat(value[:23]).replace(tzinfo=dt.UTC)
     return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(dt.UTC)
 
 
@@ -64,9 +66,11 @@ def json_date(value: str) -> str:
 
 def atom_date(value: str) -> str:
     """The Atom (xsd:dateTime, no offset, UTC) text of a Salesforce date or datetime."""
-    instant = _sf_instant(value)
     if len(value) == 10:
-        return instant.strftime("%Y-%m-%dT%H:%M:%S")
+        return value + "T00:00:00"
+    if len(value) == 28 and value.endswith("+0000"):  # already UTC with milliseconds
+        return value[:23]
+    instant = _sf_instant(value)
     return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}"
 
 

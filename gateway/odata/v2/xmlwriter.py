@@ -53,24 +53,39 @@ def _name(qualified: str, prefixes: dict[str, str]) -> str:
     return f"{prefix}:{local}" if prefix else local
 
 
-def _write(element: ET.Element, prefixes: dict[str, str], out: list[str], root: bool) -> None:
-    name = _name(element.tag, prefixes)
-    out.append(f"<{name}")
-    if root:
-        used = {n[1:].partition("}")[0] for e in element.iter() for n in (e.tag, *e.attrib) if n[0] == "{"}
-        for uri, prefix in prefixes.items():
-            if uri in used and uri != XML_NS:
-                out.append(f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}")
+_TEXT_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_ATTRIBUTE_SPECIAL = re.compile('[&<>"\x00-\x1f\ufffe\uffff\ud800-\udfff]')
+
+
+def _text(text: str) -> str:
+    if not _TEXT_SPECIAL.search(text):  # the common case: nothing to escape
+        return text
+    return escape(xml_text(text))
+
+
+def _attribute(value: str) -> str:
+    if not _ATTRIBUTE_SPECIAL.search(value):
+        return '"' + value + '"'
+    return quoteattr(xml_text(value))
+
+
+def _write(element: ET.Element, names: dict[str, str], prefixes: dict[str, str], out: list[str]) -> None:
+    """``names`` caches qualified name → prefixed name across the whole document."""
+    tag = element.tag
+    name = names.get(tag) or names.setdefault(tag, _name(tag, prefixes))
+    out.append("<" + name)
     for key, value in element.attrib.items():
-        out.append(f" {_name(key, prefixes)}={quoteattr(xml_text(value))}")
-    if element.text is None and not len(element):
+        attribute = names.get(key) or names.setdefault(key, _name(key, prefixes))
+        out.append(f" {attribute}={_attribute(value)}")
+    text = element.text
+    if text is None and not len(element):
         out.append("/>")
         return
     out.append(">")
-    if element.text:
-        out.append(escape(xml_text(element.text)))
+    if text:
+        out.append(_text(text))
     for child in element:
-        _write(child, prefixes, out, False)
+        _write(child, names, prefixes, out)
     out.append(f"</{name}>")
 
 
@@ -80,6 +95,14 @@ def to_xml(element: ET.Element, default_namespace: str | None = None) -> bytes:
     prefixes = {u: p for u, p in PREFIXES.items() if u != default_namespace}
     if default_namespace is not None:
         prefixes = {default_namespace: "", **prefixes}
-    out = ['<?xml version="1.0" encoding="utf-8"?>']
-    _write(element, prefixes, out, True)
-    return "".join(out).encode("utf-8")
+    used = {n[1:].partition("}")[0] for e in element.iter() for n in (e.tag, *e.attrib) if n[0] == "{"}
+    declarations = "".join(
+        f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}"
+        for uri, prefix in prefixes.items()
+        if uri in used and uri != XML_NS
+    )
+    out: list[str] = []
+    _write(element, {}, prefixes, out)
+    first = out[0]  # "<name": the root's declarations follow its name
+    out[0] = first + declarations
+    return ('<?xml version="1.0" encoding="utf-8"?>' + "".join(out)).encode("utf-8")
