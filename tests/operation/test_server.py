@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.operation.redis_server import redis_url  # noqa: F401  (the session fixture)
 from tests.support import REPOSITORY
 
 
@@ -139,3 +140,58 @@ def test_wsgi_py_refuses_to_start_without_a_source_or_the_demo_flag() -> None:
     assert refused.returncode == 2
     assert "SF_*" in refused.stderr and "GATEWAY_DEMO=1" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_two_workers_share_one_rate_limit_through_redis(redis_url: str) -> None:  # noqa: F811
+    """Several worker processes behind one socket: the rate limit holds across them through Redis."""
+    org = subprocess.Popen(
+        [*gateway_command(), "localorg", "--port", "0", "--rows", "5", "--token", "srv-token"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(),
+    )
+    gateway = None
+    try:
+        org_url = next(line.split()[-1] for line in org.stdout if line.startswith("Local org listening on"))
+        env = clean_env(
+            SF_INSTANCE_URL=org_url,
+            SF_ACCESS_TOKEN="srv-token",
+            GATEWAY_API_KEYS="srv-key",
+            GATEWAY_SECRET="s" * 32,
+            GATEWAY_REDIS_URL=redis_url,
+            GATEWAY_RATE_LIMIT="4/minute",
+        )
+        gateway = subprocess.Popen(
+            [*gateway_command(), "serve", "--port", "0", "--workers", "2", "--threads", "4"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        banner = ""
+        for line in gateway.stderr:
+            banner += line
+            if "server: gunicorn" in line:
+                break
+        assert "2 worker(s)" in banner, banner
+        base = re.search(r"serving (http://\S+)/odata/", banner).group(1)
+        for _ in range(200):
+            try:
+                requests.get(base + "/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        session_statuses = []
+        for _ in range(8):  # new connections, so both workers answer some
+            answer = requests.get(
+                base + "/odata/Account?$top=1",
+                headers={"Authorization": "Bearer srv-key", "Connection": "close"},
+            )
+            session_statuses.append(answer.status_code)
+        assert sorted(session_statuses) == [200] * 4 + [429] * 4
+    finally:
+        for process in (gateway, org):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=20)
