@@ -1,4 +1,5 @@
-"""What several test folders share: the repository paths and a tiny describe-JSON schema.
+"""What several test folders share: repository paths, a tiny describe-JSON schema, a local org process
+started by the real command, a JWT signing key with its certificate.
 
 Fixtures built on these live in ``tests/conftest.py``; helpers that belong to one folder live there
 (``tests/odata/read/model_fixture.py``, ``tests/odata/v4/csdl_support.py``).
@@ -6,7 +7,17 @@ Fixtures built on these live in ``tests/conftest.py``; helpers that belong to on
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEMO_METADATA = REPOSITORY / "metadata"
@@ -73,3 +84,51 @@ def tiny_describes() -> list[dict]:
             ],
         },
     ]
+
+
+def start_localorg(*args: str) -> tuple[subprocess.Popen, str, list[str]]:
+    """Start ``gateway localorg --port 0 ARGS``; return the process, its URL and what it printed."""
+    gateway = Path(sys.executable).with_name("gateway")
+    command = [str(gateway)] if gateway.exists() else [sys.executable, "-m", "gateway.cli"]
+    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: the request log to stderr never blocks
+    process = subprocess.Popen(
+        [*command, "localorg", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl+C"):
+            break
+    else:
+        errors.seek(0)
+        raise AssertionError(f"gateway localorg exited ({process.wait()}): {lines} {errors.read()[-2000:]}")
+    url = next(line.split()[-1] for line in lines if line.startswith("Local org listening on"))
+    return process, url, lines
+
+
+def make_key_and_certificate() -> tuple[bytes, bytes, bytes]:
+    """A fresh RSA private key (PEM), its self-signed certificate (PEM) and its public key (PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localorg test")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_pem, certificate.public_bytes(serialization.Encoding.PEM), public_pem

@@ -6,9 +6,6 @@ import json
 import os
 import runpy
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,33 +13,9 @@ import requests
 from gateway import cli
 from gateway.localorg import ids
 from gateway.source.connection import SourceConnection
-from tests.support import REPOSITORY
+from tests.support import REPOSITORY, start_localorg
 
 TOKEN = "cli-test-token"
-
-
-def start_localorg(*args: str) -> tuple[subprocess.Popen, str, list[str]]:
-    """Start ``gateway localorg --port 0 ARGS``; return the process, its URL and what it printed."""
-    gateway = Path(sys.executable).with_name("gateway")
-    command = [str(gateway)] if gateway.exists() else [sys.executable, "-m", "gateway.cli"]
-    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: the request log to stderr never blocks
-    process = subprocess.Popen(
-        [*command, "localorg", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Press Ctrl+C"):
-            break
-    else:
-        errors.seek(0)
-        raise AssertionError(f"gateway localorg exited ({process.wait()}): {lines} {errors.read()[-2000:]}")
-    url = next(line.split()[-1] for line in lines if line.startswith("Local org listening on"))
-    return process, url, lines
 
 
 @pytest.fixture()

@@ -27,12 +27,7 @@ def demo():
 
 
 def all_ids(source, soql: str) -> list[str]:
-    result = source.query(soql)
-    ids = [r["Id"] for r in result["records"]]
-    while not result["done"]:
-        result = source.query_more(result["nextRecordsUrl"])
-        ids += [r["Id"] for r in result["records"]]
-    return ids
+    return [r["Id"] for r in source.query_records(soql)]
 
 
 def test_reflects_every_published_entity_set(demo):

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
 
 import jwt
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession
 
@@ -21,6 +16,7 @@ from gateway.localorg.api import create_app
 from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.store import Store
 from gateway.source.wsgi_transport import WsgiAdapter
+from tests.support import make_key_and_certificate
 
 TOKEN_URL = "/services/oauth2/token"
 SOBJECTS = "/services/data/v59.0/sobjects/"
@@ -34,30 +30,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def make_key_and_certificate() -> tuple[bytes, bytes, bytes]:
-    """A fresh RSA private key (PEM), its self-signed certificate (PEM) and its public key (PEM)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localorg test")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private_pem, certificate.public_bytes(serialization.Encoding.PEM), public_pem
 
 
 @pytest.fixture(scope="module")

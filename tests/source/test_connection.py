@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
 from gateway.localorg import demo
@@ -32,6 +25,7 @@ from gateway.source.connection import (
     SourceTimeout,
     credentials_from_env,
 )
+from tests.support import make_key_and_certificate, start_localorg
 
 DEMO_ACCOUNTS = 100  # 300 Contacts: enough for paging, fast to load
 TOKEN = "fixed-test-token"
@@ -50,26 +44,10 @@ class Clock:
 @pytest.fixture(scope="module")
 def jwt_keys(tmp_path_factory) -> tuple[Path, str]:
     """An RSA private key file and the PEM of a self-signed certificate for it."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gateway-test")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    private_pem, certificate_pem, _ = make_key_and_certificate()
     key_file = tmp_path_factory.mktemp("jwt") / "server.key"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return key_file, certificate.public_bytes(serialization.Encoding.PEM).decode()
+    key_file.write_bytes(private_pem)
+    return key_file, certificate_pem.decode()
 
 
 @pytest.fixture(scope="module")
@@ -528,30 +506,6 @@ def test_unreachable_org_is_a_source_error():
 
 
 # ----- the done criterion ---------------------------------------------------------------------------
-
-
-def start_localorg(*args: str) -> tuple[subprocess.Popen, str, list[str]]:
-    """Start ``gateway localorg --port 0 ARGS``; return the process, its URL and what it printed."""
-    gateway = Path(sys.executable).with_name("gateway")
-    command = [str(gateway)] if gateway.exists() else [sys.executable, "-m", "gateway.cli"]
-    errors = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: the request log to stderr never blocks
-    process = subprocess.Popen(
-        [*command, "localorg", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    for line in process.stdout:
-        lines.append(line.rstrip("\n"))
-        if line.startswith("Press Ctrl+C"):
-            break
-    else:
-        errors.seek(0)
-        raise AssertionError(f"gateway localorg exited ({process.wait()}): {lines} {errors.read()[-2000:]}")
-    url = next(line.split()[-1] for line in lines if line.startswith("Local org listening on"))
-    return process, url, lines
 
 
 def test_pages_through_3000_contacts_of_a_running_localorg_in_batches_of_200():

@@ -45,12 +45,7 @@ def model(demo):
 
 
 def every(source, soql: str) -> list[dict]:
-    result = source.query(soql)
-    rows = list(result["records"])
-    while not result["done"]:
-        result = source.query_more(result["nextRecordsUrl"])
-        rows += result["records"]
-    return rows
+    return list(source.query_records(soql))
 
 
 def oracle(demo, entity_set: str, search: str, where: str = "", keep=lambda r: True) -> list[dict]:

@@ -33,12 +33,7 @@ def source(demo):
 
 def soql_ids(source, soql: str) -> list[str]:
     """The oracle: Ids the local org returns for ``soql``, following every batch."""
-    result = source.query(soql)
-    ids = [r["Id"] for r in result["records"]]
-    while not result["done"]:
-        result = source.query_more(result["nextRecordsUrl"])
-        ids += [r["Id"] for r in result["records"]]
-    return ids
+    return [r["Id"] for r in source.query_records(soql)]
 
 
 def get(client, path: str, **kwargs):
