@@ -154,11 +154,45 @@ def v2_query_options(
             v4_args[name] = value
     if search is not None:
         v4_args["$search"] = search
+    v4_args.update(_select_and_expand(v4_args.pop("$select", None), v4_args.pop("$expand", None)))
     options = parse_query_options(v4_args)
     if filter_text is not None:
         tree = parse_v2_filter(filter_text, entity_set, model)
         options = dataclasses.replace(options, filter=tree, filter_text=filter_text)
     return options
+
+
+def _select_and_expand(select: str | None, expand: str | None) -> dict[str, str]:
+    """V2's ``$select=Name,Account/Name&$expand=Account`` as V4's ``$select=Name,Account`` and
+    ``$expand=Account($select=Name)``: V2 selects the properties of expanded entities by path."""
+    out: dict[str, str] = {}
+    expanded = [item.strip() for item in expand.split(",")] if expand is not None else []
+    for item in expanded:
+        if "(" in item:
+            raise bad_request(
+                f"'{item}': $expand of OData V2 takes navigation paths only; select related properties "
+                "with $select=Navigation/Property.",
+                target="$expand",
+            )
+    nested: dict[str, list[str]] = {}
+    top: list[str] = []
+    for item in [i.strip() for i in select.split(",")] if select is not None else []:
+        head, slash, rest = item.partition("/")
+        if not slash:
+            top.append(item)
+            continue
+        if head not in expanded:
+            raise bad_request(f"$select={item} needs $expand={head}.", target="$select")
+        nested.setdefault(head, []).append(rest)
+        if head not in top:
+            top.append(head)
+    if select is not None:
+        out["$select"] = ",".join(top)
+    if expand is not None:
+        out["$expand"] = ",".join(
+            f"{item}($select={','.join(nested[item])})" if item in nested else item for item in expanded
+        )
+    return out
 
 
 def _pairs(args: Any) -> list[tuple[str, str]]:

@@ -48,6 +48,10 @@ class Expansion:
     select: tuple[str, ...]
     collection: bool
 
+    @property
+    def target_all(self) -> tuple[str, ...]:
+        return tuple(self.target.properties)
+
 
 def _now_text() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -89,8 +93,14 @@ class EntryShaper:
         for name in select:
             prop = entity_set.properties[name]
             fields.append(_Field(name, v2_type(prop), json_converter(prop), atom_converter(prop)))
+        # An expansion without a $select of its own (all properties) shows its links, as an entry does.
         nested = tuple(
-            (e, cls.build(e.target, e.select, (), service_root, namespace, all_links=True))
+            (
+                e,
+                cls.build(
+                    e.target, e.select, (), service_root, namespace, all_links=e.select == e.target_all
+                ),
+            )
             for e in expansions
         )
         expanded = {e.name for e in expansions}

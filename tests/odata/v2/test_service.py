@@ -426,3 +426,33 @@ def test_text_xml_cannot_carry_is_replaced_so_atom_stays_well_formed(app, client
     assert text == "bell\ufffd and null\ufffd end"
     as_json = client.get(f"/odata/v2/Account('{record_id}')?$select=Description&$format=json")
     assert as_json.get_json()["d"]["Description"] == "bell\x07 and null\x00 end"
+
+
+def test_select_through_an_expansion_by_path(client, source):
+    """V2 selects the properties of an expanded entity with $select=Nav/Prop (V4 nests $select in $expand)."""
+    url = "/odata/v2/Contact?$top=3&$select=LastName,Account/Name&$expand=Account&$format=json"
+    rows = client.get(url).get_json()["d"]["results"]
+    expected = soql_records(source, "SELECT LastName, Account.Name FROM Contact ORDER BY Id LIMIT 3")
+    for row, record in zip(rows, expected, strict=True):
+        assert set(row) == {"__metadata", "LastName", "Account"}
+        assert row["LastName"] == record["LastName"]
+        account = row["Account"]
+        assert (
+            account
+            and set(account) == {"__metadata", "Name"}
+            and account["Name"] == record["Account"]["Name"]
+        ) or (account is None and record["Account"] is None)
+    children = client.get(
+        "/odata/v2/Account?$top=2&$select=Name,Contacts/LastName&$expand=Contacts&$format=json"
+    ).get_json()["d"]["results"]
+    assert all(set(c) == {"__metadata", "LastName"} for row in children for c in row["Contacts"]["results"])
+    refused = client.get("/odata/v2/Contact?$select=Account/Name&$format=json")
+    assert refused.status_code == 400 and "$expand=Account" in refused.get_json()["error"]["message"]["value"]
+    nested = client.get("/odata/v2/Contact?$expand=Account($select=Name)&$format=json")
+    assert nested.status_code == 400
+
+
+def test_search_chain_over_a_long_text_area_is_refused_as_on_v4(client):
+    v2 = client.get("/odata/v2/Account?$format=json&$filter=substringof('Acme',Description) eq true")
+    v4 = client.get("/odata/Account?$filter=contains(Description,'Acme') eq true")
+    assert v2.status_code == v4.status_code == 400
