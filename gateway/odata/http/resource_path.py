@@ -59,6 +59,9 @@ def parse_resource_path(path: str) -> ResourcePath:
     segments = [s for s in path.split("/") if s != ""]
     if not segments:
         raise ValueError("the service document has no resource path")
+    for segment in segments[1:-1]:
+        if segment in ("$count", "$value", "$ref"):
+            raise bad_request(f"'{path}': {segment} can only end a resource path.")
     first = _SEGMENT.match(segments[0])
     if not first:
         raise bad_request(f"'{segments[0]}' is not a valid resource path segment.")

@@ -66,6 +66,11 @@ def key_property(entity_set: EntitySet, key: KeyPredicate) -> Property:
         )
     if prop.name == entity_set.key:
         require_record_id(entity_set, key.value)
+    elif key.value.strip() in ("", ".", ".."):
+        # in the source's URL (sobjects/X/Field/<value>) these would name another resource, or none
+        raise bad_request(
+            f"'{key.value}' cannot be a value of the alternate key {prop.name}.", target=prop.name
+        )
     return prop
 
 

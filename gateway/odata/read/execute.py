@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from gateway.odata.http.errors import bad_request
+from gateway.odata.http.errors import ODataError, bad_request
 from gateway.odata.read import search
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
 from gateway.operation.context import note_rows
 from gateway.soql.printer import MAX_STATEMENT, StatementTooLong, print_soql
-from gateway.soql.syntax import Condition, Query
+from gateway.soql.syntax import Comparison, Condition, Field, Query
 from gateway.source.protocol import Source
 
 
@@ -55,8 +55,11 @@ def read_page(
         return Page(*search.read_page(source, plan, page_size=page_size, position=position))
     remaining = None if plan.top is None else max(plan.top - position.served, 0)
     size = page_size if remaining is None else min(page_size, remaining)
-    if size == 0:
-        return Page([], False, None, position.count)
+    if size == 0:  # $top=0 (with $count=true: the usual count-only request) reads no rows
+        count = position.count
+        if plan.count and count is None:
+            count = count_rows(source, plan)
+        return Page([], False, None, count)
     # Ask for one row more than we show, unless $top already ends the read with this page.
     lookahead = remaining is None or remaining > size
     query = page_query(plan, position.after, size + (1 if lookahead else 0))
@@ -98,8 +101,20 @@ def count_rows(source: Source, plan: ReadPlan) -> int:
 
 
 def fetch_one(source: Source, query: Query) -> dict | None:
-    """The first record ``query`` answers (one call), or None."""
+    """The record ``query`` answers (one call), or None. Selected by an alternate key (an external ID,
+    which Salesforce need not keep unique), two records are asked for, and several are 409 as a write by
+    that key would be — never an arbitrary one of them."""
+    where = query.where
+    by_alternate_key = isinstance(where, Comparison) and where.op == "=" and where.left != Field(("Id",))
+    if by_alternate_key:
+        query = dataclasses.replace(query, limit=2)
     records = source.query(soql_text(query)).get("records", [])
+    if by_alternate_key and len(records) > 1:
+        raise ODataError(
+            409,
+            "MULTIPLE_CHOICES",
+            "More than one record in the source org has that external ID; address the entity by its Id.",
+        )
     return records[0] if records else None
 
 

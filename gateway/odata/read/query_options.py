@@ -103,6 +103,7 @@ _UNIMPLEMENTED_SYNTAX = (
     (re.compile(r"\{"), "JSON object literals"),
     (re.compile(r"has\s"), "the has operator (enumeration flags)"),
     (re.compile(r"divby\s"), "arithmetic (divby)"),
+    (re.compile(r"\$count\b"), "$count of a collection"),
 )
 
 
@@ -417,6 +418,8 @@ def _parse_pairs(
             raise bad_request(f"The query option {name} is given more than once{where}", target=name)
         seen.add(name)
         if name in UNSUPPORTED_OPTIONS:
+            if name == "$levels" and not re.fullmatch(r"[1-9][0-9]*|max", value):
+                raise _syntax_error(name, f"'{value}' is not a number of levels (1, 2, … or max)")
             unsupported.append(name)
             continue
         if name not in allowed:

@@ -51,6 +51,10 @@ def respond(ctx: RequestContext, req: ODataRequest) -> Response:
     except Exception as error:  # noqa: BLE001 — every failure becomes an OData error body
         response = response_for_exception(error, req.path)
     response.headers.setdefault("OData-Version", ODATA_VERSION)  # 4.01 where 4.01 forms were used
+    if response.status_code in (204, 304):
+        response.headers.pop(
+            "Content-Type", None
+        )  # no body, no type (SAP's CAP client reads text/html as a failure)
     return response
 
 
@@ -103,7 +107,7 @@ def resource(ctx: RequestContext, req: ODataRequest) -> Response:
     entity_set = ctx.model().entity_set(path.entity_set)
     if entity_set is None:
         raise not_found(f"There is no entity set named '{path.entity_set}'.", target=path.entity_set)
-    if req.method != "GET":
+    if req.method not in ("GET", "HEAD"):  # HEAD answers as GET does; the server drops the body
         return writes.handle_write(ctx, req, entity_set, path)
     read = _Read(ctx, req, json_format(req.args, req.headers.get("Accept")))
     if path.key is None:
@@ -122,9 +126,11 @@ def resource(ctx: RequestContext, req: ODataRequest) -> Response:
 
 
 def _path_text(path: ResourcePath) -> str:
+    """The resource path as decoded text (``next_link`` percent-encodes it once)."""
     text = path.entity_set
     if path.key is not None:
-        text += key_segment(path.key.value, path.key.property)
+        literal = "'" + path.key.value.replace("'", "''") + "'"
+        text += f"({literal})" if path.key.property is None else f"({path.key.property}={literal})"
     if path.member:
         text += "/" + path.member
     return text

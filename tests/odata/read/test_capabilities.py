@@ -54,7 +54,11 @@ REFUSALS: list[tuple[dict[str, str], Callable[[], bool]]] = [
     ],
     # Query options beyond the Minimal conformance level declared.
     *[
-        ({name: "x"}, lambda: CONTAINER["@Capabilities.ConformanceLevel"] == "Minimal")
+        # $levels takes a number per the ABNF ($levels=x is a 400 syntax error)
+        (
+            {name: "2" if name == "$levels" else "x"},
+            lambda: CONTAINER["@Capabilities.ConformanceLevel"] == "Minimal",
+        )
         for name in UNSUPPORTED_OPTIONS
     ],
 ]
