@@ -153,6 +153,7 @@ def run_development_server(app: Any, sock: Any) -> int:
     from werkzeug.serving import make_server
 
     host, port = sock.getsockname()[:2]
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the JSON request log replaces its access log
     server = make_server(host, port, app, threaded=True, fd=sock.fileno())
     return run_until_interrupted(server)
 

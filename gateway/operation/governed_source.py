@@ -4,9 +4,9 @@ request record's accounting added at the one place all source calls pass.
 - Every HTTP call to the org (OAuth token calls aside) is checked against the request's call budget
   (``$batch``), counted in the request record with the org's ``Sforce-Limit-Info`` usage after it, and a
   failure's cause (host, status, Salesforce error) is kept for the request log.
-- ``query``/``query_all``: identical concurrent reads (same principal, SOQL, batch size) are coalesced into
-  one call; with a result cache, an identical read within the TTL costs no call. Keys hold the principal,
-  so no user ever sees an answer fetched for another.
+- ``query``/``query_all``/``search``: identical concurrent reads (same principal, SOQL or SOSL, batch
+  size) are coalesced into one call; with a result cache, an identical read within the TTL costs no call.
+  Keys hold the principal, so no user ever sees an answer fetched for another.
 - Writes (``create``, ``update``, ``upsert``, ``delete``, ``composite*``) invalidate the cached reads of the
   objects they write, whether they succeed or fail (a failed collection may have written part of it).
 Anything else is passed to the wrapped connection unchanged.
@@ -54,8 +54,14 @@ class GovernedSource:
     def query_all(self, soql: str, batch_size: int | None = None) -> dict:
         return self._read("query_all", soql, batch_size)
 
+    def search(self, sosl: str) -> dict:
+        """A SOSL search: noted in the request record, coalesced and cached like a query."""
+        return self._read("search", sosl, None)
+
     def _read(self, kind: str, soql: str, batch_size: int | None) -> dict:
         def call() -> dict:
+            if kind == "search":
+                return self.inner.search(soql)
             return getattr(self.inner, kind)(soql, batch_size)
 
         record = context.current()
@@ -90,13 +96,6 @@ class GovernedSource:
             # A first batch with a nextRecordsUrl is not kept: its query locator expires at the org.
             self.cache.put(digest, json.dumps(result, separators=(",", ":")).encode())
         return result
-
-    def search(self, sosl: str) -> dict:
-        """A SOSL search, noted in the request record like a query (neither cached nor coalesced)."""
-        record = context.current()
-        if record is not None:
-            record.note_soql(sosl)
-        return self.inner.search(sosl)
 
     # ----- writes -----------------------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ _TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|\(|\)|[A-Za-z_][A-Za-z0-9_.]*|.", re.S)
 
 
 def read_dependencies(soql: str) -> tuple[str, ...]:
-    """The generation tags a query's answer depends on: its FROM object (and ``*`` for relationships)."""
+    """The generation tags a query's answer depends on: its FROM object (and ``*`` for relationships);
+    a SOSL search depends on ``*`` (any write)."""
     depth = 0
     relational = False
     expect_object = False
@@ -51,7 +52,9 @@ def read_dependencies(soql: str) -> tuple[str, ...]:
             expect_object = True
         elif len(token) > 1 and "." in token:  # an identifier path such as Account.Name
             relational = True
-    tags = [EVERYTHING, (sobject or EVERYTHING).lower()]
+    if sobject is None:  # a SOSL search (RETURNING several objects) or a statement we do not know
+        return (EVERYTHING, ANY_OBJECT)
+    tags = [EVERYTHING, sobject.lower()]
     if relational:
         tags.append(ANY_OBJECT)
     return tuple(tags)

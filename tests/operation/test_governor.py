@@ -144,6 +144,19 @@ def test_cache_entries_expire_after_the_ttl_and_memory_is_bounded() -> None:
     assert cache.get("huge") is None
 
 
+def test_searches_are_coalesced_cached_and_dropped_by_any_write() -> None:
+    org, connection = local_org(latency=0.0)
+    source = GovernedSource(connection, cache=MemoryResultCache(ttl=60, max_bytes=1 << 20))
+    sosl = "FIND {Acme*} IN NAME FIELDS RETURNING Account(Id, Name ORDER BY Id LIMIT 5)"
+    first = as_request("alice", lambda: source.search(sosl))
+    before = org.api_used
+    assert as_request("alice", lambda: source.search(sosl)) == first
+    assert org.api_used == before
+    as_request("alice", lambda: source.create("Account", {"Name": "Acme Searchable"}))
+    as_request("alice", lambda: source.search(sosl))
+    assert org.api_used == before + 2
+
+
 def test_read_dependencies() -> None:
     assert read_dependencies("SELECT Id FROM Account WHERE Name = 'a.b FROM Contact' LIMIT 3") == (
         "**",
@@ -152,6 +165,7 @@ def test_read_dependencies() -> None:
     assert "*" in read_dependencies("SELECT Id, Account.Name FROM Contact")
     assert "*" in read_dependencies("SELECT Id, (SELECT Id FROM Contacts) FROM Account")
     assert read_dependencies("SELECT COUNT() FROM Case WHERE Amount > 1.5") == ("**", "case")
+    assert read_dependencies("FIND {x} RETURNING Account(Id), Contact(Id)") == ("**", "*")
 
 
 def test_call_budget_stops_before_the_call_that_would_pass_it() -> None:
