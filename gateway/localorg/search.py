@@ -53,7 +53,7 @@ from .access import UserAccess
 from .errors import SalesforceError, invalid_type
 from .schema import SObjectType
 
-MAX_WILDCARD_WORDS = 1000
+MAX_WILDCARD_WORDS = 5000
 """Words one wildcard word (other than a trailing ``*``) may stand for; more is MALFORMED_SEARCH."""
 INDEX_TABLE = "_localorg_search_indexes"
 

@@ -471,3 +471,12 @@ def test_search_runs_as_the_user_sharing_and_hidden_fields_apply():
     )
     assert response.status_code == 400
     assert response.get_json()[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_a_wildcard_standing_for_too_many_words_is_refused(store):
+    store.load_data({"Account": [{"Name": f"zz{n}x"} for n in range(5001)]})
+    assert len(search(store, "FIND {zz12*x} RETURNING Account(Id)")) == 111  # zz12x, zz120x … zz1299x
+    with pytest.raises(SalesforceError) as refused:
+        search(store, "FIND {zz*x} RETURNING Account(Id)")
+    assert refused.value.error_code == "MALFORMED_SEARCH"
+    assert "more than 5000 words" in refused.value.message
