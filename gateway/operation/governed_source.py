@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -128,8 +128,13 @@ class GovernedSource:
         )
 
     def composite_request(self, subrequests: list[dict], all_or_none: bool = False) -> dict:
-        if all(str(s.get("method", "")).upper() == "GET" for s in subrequests):
-            return self.inner.composite_request(subrequests, all_or_none)  # reads only (delta pages)
+        if all(str(s.get("method", "")).upper() == "GET" for s in subrequests):  # reads only (delta pages)
+            record = context.current()
+            if record is not None:
+                for sub in subrequests:
+                    for soql in parse_qs(urlsplit(str(sub.get("url", ""))).query).get("q", []):
+                        record.note_soql(soql)
+            return self.inner.composite_request(subrequests, all_or_none)
         objects = {m.group(1) for s in subrequests for m in _SOBJECT_IN_URL.finditer(str(s.get("url", "")))}
         return self._invalidating(
             objects or None, lambda: self.inner.composite_request(subrequests, all_or_none)

@@ -326,3 +326,24 @@ def test_the_refused_options_are_those_change_tracking_does_not_declare():
     from gateway.odata.v4.delta import REFUSED_WITH_TRACKING
 
     assert not set(REFUSED_WITH_TRACKING) & set(CAPABILITIES.change_tracking_options)
+
+
+def test_the_request_log_shows_both_queries_of_a_filtered_delta_page(org):
+    import io
+    import json
+
+    from gateway.app import create_app
+
+    log = io.StringIO()
+    app = create_app(source=org.source, environ=org.environ, embedded=True, log_stream=log)
+    app.extensions["odata_gateway"].clock = org.clock.seconds
+    link = org.get("Account?$top=0&$filter=Industry eq 'Banking'", TRACK, app=app).get_json()[
+        "@odata.deltaLink"
+    ]
+    assert org.get(link, app=app).status_code == 200
+    line = json.loads(log.getvalue().splitlines()[-1])
+    assert line["api_calls"] == 1
+    changes, matching = line["soql"]
+    assert changes.startswith("SELECT Id, IsDeleted, SystemModstamp") and " FROM Account WHERE " in changes
+    assert matching.startswith("SELECT Id FROM Account WHERE ")
+    assert "Industry = 'Banking'" in line["soql"][1] and "Industry = 'Banking'" not in line["soql"][0]
