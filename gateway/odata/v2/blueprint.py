@@ -20,6 +20,7 @@ from gateway.odata.service import Gateway
 from gateway.odata.v2.dispatch import respond
 from gateway.odata.v2.responses import DATA_SERVICE_VERSION, SERVICE_PREFIX, Call, response_for_exception
 from gateway.odata.write.payload import decode_content_encoding
+from gateway.operation.names import PRINCIPAL_KEY
 
 V2_METHODS = ["GET", "POST", "PUT", "MERGE", "PATCH", "DELETE"]
 
@@ -49,7 +50,10 @@ def create_blueprint(search_param: str | None = None) -> Blueprint:
     @bp.before_request
     def _authenticate_and_check() -> None:
         gateway = _gateway()
-        principal = gateway.access.authenticate(request.headers, request.remote_addr)
+        # The operation layer (gateway/operation/hooks.py) authenticated this request already.
+        principal = request.environ.get(PRINCIPAL_KEY) or gateway.access.authenticate(
+            request.headers, request.remote_addr
+        )
         g.odata_context = gateway.context_for(principal)
         check_max_version(request.headers.get("MaxDataServiceVersion"))
         if gateway.csrf:

@@ -456,3 +456,24 @@ def test_search_chain_over_a_long_text_area_is_refused_as_on_v4(client):
     v2 = client.get("/odata/v2/Account?$format=json&$filter=substringof('Acme',Description) eq true")
     v4 = client.get("/odata/Account?$filter=contains(Description,'Acme') eq true")
     assert v2.status_code == v4.status_code == 400
+
+
+def test_a_request_is_authenticated_once(monkeypatch):
+    """The operation layer authenticates every face's request; the V2 blueprint reuses that principal
+    (a password hash is verified once, not twice)."""
+    from gateway.odata.http.access import hash_password
+
+    demo_source, _ = embedded_source(5)
+    users = f"ana:{hash_password('s3cret-pass')}"
+    app = create_app(source=demo_source, environ={"GATEWAY_USERS": users}, host="0.0.0.0")
+    access = app.extensions["odata_gateway"].access
+    calls = []
+    original = access.authenticate
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(access, "authenticate", counting)
+    response = app.test_client().get("/odata/v2/Account?$top=1", auth=("ana", "s3cret-pass"))
+    assert response.status_code == 200 and len(calls) == 1
