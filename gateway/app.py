@@ -21,6 +21,8 @@ from typing import Any, TextIO
 
 from flask import Flask
 
+from gateway.identity.config import IdentityConfig, identity_from_env
+from gateway.identity.users import PerUserIdentity
 from gateway.odata.http import csrf, request_body
 from gateway.odata.http.access import Access
 from gateway.odata.http.request_body import max_body_bytes
@@ -31,6 +33,7 @@ from gateway.odata.service import DEFAULT_PAGE_SIZE, DEFAULT_RECYCLE_DAYS, Gatew
 from gateway.odata.v2.blueprint import create_blueprint as create_v2_blueprint
 from gateway.odata.v4.blueprint import create_blueprint
 from gateway.operation import hooks
+from gateway.operation.governed_source import GovernedSource
 from gateway.operation.settings import OperationSettings
 from gateway.source.connection import SourceConfigError, SourceConnection
 
@@ -100,6 +103,7 @@ def create_app(
         embedded = True
     path = Path(metadata_path or env.get("GATEWAY_METADATA") or default_metadata_path())
     publication = load_publication(path)
+    identity_config = identity_from_env(env)
     secret, warning = secret_from_env(env)
     if warning:
         log.warning(warning)
@@ -109,11 +113,14 @@ def create_app(
         publication=publication,
         describes=DescribeCache(source.describe, source.describe_global),
         secret=secret,
-        access=Access.from_env(env, embedded_demo=embedded, host=host),
+        access=Access.from_env(
+            env, embedded_demo=embedded, host=host, source_tokens=identity_config.per_user
+        ),
         embedded=embedded,
         page_size=page_size,
         csrf=csrf.enabled(env),
         recycle_days=recycle_days_from_env(env),
+        identity=_identity(identity_config, source),
     )
     gateway.model()  # build now: a publication that does not match the source fails at start-up
     app = Flask(__name__)
@@ -125,6 +132,16 @@ def create_app(
     app.register_blueprint(create_blueprint())
     app.register_blueprint(create_v2_blueprint(env.get("GATEWAY_V2_SEARCH_PARAM") or None))
     return app
+
+
+def _identity(config: IdentityConfig, source: GovernedSource) -> PerUserIdentity | None:
+    """Per-user identity, its users' connections governed like the named one (the same result cache,
+    keyed by the principal, and API usage)."""
+    if not config.per_user:
+        return None
+    return PerUserIdentity(
+        config, source, wrap_source=lambda user: GovernedSource(user, cache=source.cache, usage=source.usage)
+    )
 
 
 def announce(message: str) -> None:

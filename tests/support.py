@@ -1,5 +1,6 @@
 """What several test folders share: repository paths, a tiny describe-JSON schema, a local org process
-started by the real command, a JWT signing key with its certificate.
+started by the real command, a JWT signing key with its certificate, and the demo org's users (with a
+password-grant login against a local org's Flask test client).
 
 Fixtures built on these live in ``tests/conftest.py``; helpers that belong to one folder live there
 (``tests/odata/read/model_fixture.py``, ``tests/odata/v4/csdl_support.py``).
@@ -21,6 +22,32 @@ from cryptography.x509.oid import NameOID
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEMO_METADATA = REPOSITORY / "metadata"
+
+# The demo org's sales team (gateway/localorg/data/demo_security.toml); every password is "localorg".
+ADMIN, MANAGER, EAST, WEST = (
+    "admin@localorg.test",
+    "manager@localorg.test",
+    "rep.east@localorg.test",
+    "rep.west@localorg.test",
+)
+
+
+def password_form(username: str, password: str = "localorg") -> dict[str, str]:
+    """The OAuth password grant's form for a local org user (the demo connected app)."""
+    return {
+        "grant_type": "password",
+        "username": username,
+        "password": password,
+        "client_id": "localorg-client",
+        "client_secret": "localorg-secret",
+    }
+
+
+def login(client, username: str, password: str = "localorg") -> str:
+    """An access token of ``username`` from the OAuth password grant of a local org's test client."""
+    response = client.post("/services/oauth2/token", data=password_form(username, password))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
 
 
 def tiny_describes() -> list[dict]:

@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from gateway.app import DEFAULT_PAGE_SIZE, announce, create_app, demo_requested
+from gateway.identity.config import IdentityConfigError
 from gateway.odata.http.access import AccessConfigError
 from gateway.odata.model.publication import PublicationError
 from gateway.operation.public_url import PublicUrlConfigError
@@ -100,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         SourceConfigError,
         OperationConfigError,
         PublicUrlConfigError,
+        IdentityConfigError,
     ) as error:
         print(f"gateway serve: {error}", file=sys.stderr)
         sock.close()

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -41,6 +42,7 @@ class Gateway:
     csrf: bool = False  # GATEWAY_CSRF=on: writes need a token from "X-CSRF-Token: Fetch"
     recycle_days: int = DEFAULT_RECYCLE_DAYS  # GATEWAY_RECYCLE_DAYS: older delta links are 410 Gone
     clock: Callable[[], float] = time.time  # seconds since the epoch; delta links record when they were used
+    identity: Any = None  # identity.users.PerUserIdentity with GATEWAY_IDENTITY=per-user; None: named
     _model_cache: TTLCache = field(default_factory=lambda: TTLCache(maxsize=1, ttl=MODEL_TTL_SECONDS))
     _model_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,8 +58,8 @@ class Gateway:
     def context_for(self, principal: Principal) -> RequestContext:
         """The context of one request by ``principal``.
 
-        Every request uses the gateway's one source today; a per-user source (Salesforce Connect's "Per
-        User" identity) or a wrapper that records the SOQL and API calls of one request is chosen here."""
+        With per-user identity (``gateway/identity/``) a data request calls this on the requesting user's
+        copy of the gateway, whose ``source`` is that user's connection and whose model is theirs."""
         return RequestContext(self, principal, self.source)
 
 

@@ -26,6 +26,7 @@ from urllib.parse import unquote
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 
+from gateway.identity.request import identify
 from gateway.odata.http.errors import ODataError
 from gateway.operation import context
 from gateway.operation.endpoints import create_blueprint
@@ -148,7 +149,10 @@ def _begin() -> None:
         return
     record.entity_set = _entity_set(path)
     gateway = current_app.extensions["odata_gateway"]
-    principal = gateway.access.authenticate(request.headers, request.remote_addr)
+    # per-user identity: a user's source-org token or mapped user is the principal (keys and limits per user)
+    principal, _ = identify(
+        gateway, request.environ, request.headers, request.remote_addr, data=path not in _NO_DATA
+    )
     request.environ[PRINCIPAL_KEY] = principal
     record.principal = principal.name
     operation = current_operation()

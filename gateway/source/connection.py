@@ -63,6 +63,10 @@ class SourceError(Exception):
         self.body = body
 
 
+class InvalidAccessToken(SourceError):
+    """A user's own access token (per-user identity) that the org no longer accepts: expired or revoked."""
+
+
 class SourceTimeout(SourceError):
     """The org did not answer within the configured timeout."""
 
@@ -236,6 +240,7 @@ class SourceConnection:
         self._access_token = credentials.access_token
         self._refresh_token = credentials.refresh_token
         self._token_calls = 0
+        self._user_token = False  # a user's own token passed through (as_user): never renewed here
         for url in (credentials.instance_url, credentials.login_url):
             if url:
                 self._route(url)
@@ -256,6 +261,59 @@ class SourceConnection:
         """A connection to a local org WSGI app, called in-process (no socket)."""
         fields = {"instance_url": IN_PROCESS_URL, "login_url": IN_PROCESS_URL, **credentials}
         return cls(Credentials(access_token=access_token, **fields), wsgi_app=wsgi_app)
+
+    def as_user(
+        self,
+        *,
+        access_token: str | None = None,
+        username: str | None = None,
+        client_id: str | None = None,
+        private_key_file: str | None = None,
+    ) -> SourceConnection:
+        """A connection to the same org (URLs, transport, API version, timeout) as another user: with
+        their access token (no renewal), or by the JWT bearer grant for ``username`` signed with the
+        connected app's key (renewed when it expires). Nothing of this connection's session is shared."""
+        c = self.credentials
+        credentials = Credentials(
+            instance_url=self._instance_url if access_token else c.instance_url,
+            access_token=access_token,
+            username=None if access_token else username,
+            client_id=None if access_token else client_id,
+            private_key_file=None if access_token else private_key_file,
+            login_url=c.login_url,
+            jwt_audience=c.jwt_audience,
+            api_version=c.api_version,
+            timeout=c.timeout,
+        )
+        connection = SourceConnection(credentials, wsgi_app=self._wsgi_app)
+        connection._user_token = access_token is not None
+        return connection
+
+    def userinfo(self) -> dict:
+        """Who this connection's access token belongs to (``/services/oauth2/userinfo``; not an API call).
+
+        SourceError 401 when the org does not accept the token (Salesforce answers 401 or 403)."""
+        origin = self._route(self._instance_url or self._login_url())
+        if not self._access_token:
+            self._salesforce()  # obtain a session by the configured grant first
+        try:
+            response = self.session.get(
+                origin + "/services/oauth2/userinfo",
+                headers={"Authorization": f"Bearer {self._access_token}", "Accept": "application/json"},
+            )
+        except requests.RequestException as error:
+            raise _transport_error(error) from error
+        if response.status_code in (401, 403):
+            raise InvalidAccessToken(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        if response.status_code != 200:
+            raise SourceError(response.status_code, f"HTTP_{response.status_code}", response.text[:300])
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise SourceError(502, "BAD_RESPONSE", "userinfo did not answer JSON") from error
+        if not isinstance(body, dict) or not body.get("user_id"):
+            raise SourceError(502, "BAD_RESPONSE", "userinfo did not name a user")
+        return body
 
     def _route(self, url: str) -> str:
         """Mount the adapter that ``url`` needs on the session; return simple-salesforce's https origin."""
@@ -432,6 +490,8 @@ class SourceConnection:
             return operation(client)
         except SimpleSalesforceError as error:
             renewable = self.credentials.grant is not None or bool(self._refresh_token)
+            if self._user_token and _is_invalid_session(error):
+                raise InvalidAccessToken(401, "INVALID_SESSION_ID", "Session expired or invalid") from error
             if not (renewable and _is_invalid_session(error)):
                 raise _source_error(error) from error
         except requests.RequestException as error:
@@ -660,6 +720,7 @@ def _transport_error(error: requests.RequestException) -> SourceError:
 
 __all__ = [
     "Credentials",
+    "InvalidAccessToken",
     "SourceConfigError",
     "SourceConnection",
     "SourceError",

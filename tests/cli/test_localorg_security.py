@@ -11,7 +11,7 @@ import requests
 
 from gateway.localorg.security import DEMO_SECURITY_PATH
 from tests.cli.test_cli import localorg  # noqa: F401  (the fixture that starts and stops local orgs)
-from tests.localorg.test_auth import make_key_and_certificate
+from tests.support import make_key_and_certificate
 
 DEMO_USERS = (
     "admin@localorg.test",

@@ -17,16 +17,10 @@ from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.schema import load_schema
 from gateway.localorg.security import DEMO_SECURITY_PATH, SecurityFileError, load_security, parse_security
 from gateway.localorg.store import Store
-from tests.localorg.test_auth import make_key_and_certificate
+from tests.support import ADMIN, EAST, MANAGER, WEST, login, make_key_and_certificate, password_form
 
 TOKEN_URL = "/services/oauth2/token"
 DATA = "/services/data/v59.0"
-ADMIN, MANAGER, EAST, WEST = (
-    "admin@localorg.test",
-    "manager@localorg.test",
-    "rep.east@localorg.test",
-    "rep.west@localorg.test",
-)
 ACCOUNTS = 60
 
 
@@ -57,21 +51,6 @@ def client(org):
 @pytest.fixture
 def user_ids(demo_data):
     return {u["Username"]: u["Id"] for u in demo_data["User"]}
-
-
-def login(client, username: str, password: str = "localorg") -> str:
-    response = client.post(
-        TOKEN_URL,
-        data={
-            "grant_type": "password",
-            "username": username,
-            "password": password,
-            "client_id": "localorg-client",
-            "client_secret": "localorg-secret",
-        },
-    )
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()["access_token"]
 
 
 def as_user(client, username: str) -> dict:
@@ -113,16 +92,7 @@ def test_each_demo_user_logs_in_and_userinfo_names_them(client, user_ids, userna
 
 def test_a_wrong_password_or_unknown_user_fails_as_salesforce(client):
     for username, password in ((EAST, "nope"), ("nobody@localorg.test", "localorg")):
-        response = client.post(
-            TOKEN_URL,
-            data={
-                "grant_type": "password",
-                "username": username,
-                "password": password,
-                "client_id": "localorg-client",
-                "client_secret": "localorg-secret",
-            },
-        )
+        response = client.post(TOKEN_URL, data=password_form(username, password))
         assert response.status_code == 400
         assert response.get_json() == {
             "error": "invalid_grant",
@@ -161,14 +131,7 @@ def test_revoked_access_token_stops_working_and_userinfo_refuses_it(client):
 
 
 def test_revoking_a_refresh_token_revokes_the_access_tokens_it_issued(client):
-    form = {
-        "grant_type": "password",
-        "username": MANAGER,
-        "password": "localorg",
-        "client_id": "localorg-client",
-        "client_secret": "localorg-secret",
-    }
-    body = client.post(TOKEN_URL, data=form).get_json()
+    body = client.post(TOKEN_URL, data=password_form(MANAGER)).get_json()
     refreshed = client.post(
         TOKEN_URL,
         data={

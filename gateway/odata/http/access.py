@@ -115,8 +115,17 @@ def parse_api_keys(text: str) -> list[str]:
 class Access:
     """Checks each request's credentials against the configured users and API keys."""
 
-    def __init__(self, users: Mapping[str, str], api_keys: list[str], anonymous: bool = False) -> None:
-        if not users and not api_keys and not anonymous:
+    def __init__(
+        self,
+        users: Mapping[str, str],
+        api_keys: list[str],
+        anonymous: bool = False,
+        *,
+        source_tokens: bool = False,
+    ) -> None:
+        # source_tokens: per-user identity, where a Bearer token may be the user's source-org token
+        self.source_tokens = source_tokens
+        if not users and not api_keys and not anonymous and not source_tokens:
             raise AccessConfigError(
                 "no credentials configured: set GATEWAY_USERS (or GATEWAY_USERS_FILE) for HTTP Basic "
                 "or GATEWAY_API_KEYS for Bearer API keys; anonymous access is only allowed for the "
@@ -133,9 +142,19 @@ class Access:
         self.throttle = LoginThrottle()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], *, embedded_demo: bool, host: str | None) -> Access:
+    def from_env(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        embedded_demo: bool,
+        host: str | None,
+        source_tokens: bool = False,
+    ) -> Access:
         """Access for a gateway serving the embedded demo org (or not) listening on ``host`` (the address
-        really bound; None when unknown, as under a WSGI server of the operator's: never anonymous)."""
+        really bound; None when unknown, as under a WSGI server of the operator's: never anonymous).
+
+        ``source_tokens`` (per-user identity): users bring their own source-org tokens, so the gateway may
+        start without users or API keys of its own."""
         users = parse_users(environ.get("GATEWAY_USERS", ""))
         users_file = environ.get("GATEWAY_USERS_FILE", "").strip()
         if users_file:
@@ -149,7 +168,7 @@ class Access:
                 users[user] = password_hash
         api_keys = parse_api_keys(environ.get("GATEWAY_API_KEYS", ""))
         anonymous = embedded_demo and is_loopback(host) and not users and not api_keys
-        if not users and not api_keys and not anonymous:
+        if not users and not api_keys and not anonymous and not source_tokens:
             reason = (
                 "a source org is configured"
                 if not embedded_demo
@@ -162,14 +181,14 @@ class Access:
                 "GATEWAY_USERS_FILE) for HTTP Basic or GATEWAY_API_KEYS for Bearer API keys; anonymous "
                 "access is only allowed for the embedded demo org bound to a loopback address"
             )
-        return cls(users, api_keys, anonymous)
+        return cls(users, api_keys, anonymous, source_tokens=source_tokens)
 
     def challenge(self) -> str:
         """The ``WWW-Authenticate`` value: the schemes that are configured, Basic first."""
         schemes = []
         if self.users:
             schemes.append(f'Basic realm="{REALM}", charset="UTF-8"')
-        if self._key_digests:
+        if self._key_digests or self.source_tokens:
             schemes.append(f'Bearer realm="{REALM}"')
         return ", ".join(schemes)
 
@@ -181,7 +200,7 @@ class Access:
         many logins lately or the process is busy verifying others (``login_throttle``)."""
         if self.anonymous:
             return ANONYMOUS
-        authorization = _header(headers, "Authorization")
+        authorization = header(headers, "Authorization")
         if authorization is None or not authorization.strip():
             raise self.unauthorized(
                 "Authentication required: send HTTP Basic credentials or an API key as "
@@ -252,6 +271,14 @@ class Access:
             self._dummy_hash = generate_password_hash(secrets.token_hex(8), method=method)
         return self._dummy_hash
 
+    def is_api_key(self, credentials: str) -> bool:
+        """Whether a Bearer credential is one of the gateway's API keys (compared in constant time)."""
+        digest = hashlib.sha256(credentials.encode("utf-8", "surrogatepass")).digest()
+        found = False
+        for key_digest in self._key_digests:
+            found |= hmac.compare_digest(digest, key_digest)
+        return found
+
     def _bearer(self, credentials: str) -> Principal:
         if not self._key_digests:
             raise self.unauthorized("API keys are not enabled; use HTTP Basic authentication")
@@ -268,7 +295,7 @@ class Access:
         return Principal(f"api-key-{matched}", "bearer")
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is not None:
         return value

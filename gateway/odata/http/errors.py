@@ -39,3 +39,7 @@ def not_implemented(message: str, target: str | None = None, code: str = "NotImp
 
 def not_found(message: str, target: str | None = None) -> ODataError:
     return ODataError(404, "NotFound", message, target)
+
+
+def forbidden(message: str, target: str | None = None, code: str = "Forbidden") -> ODataError:
+    return ODataError(403, code, message, target)

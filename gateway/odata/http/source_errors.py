@@ -24,7 +24,7 @@ import re
 
 from gateway.odata.http.errors import ODataError
 from gateway.operation.context import CallBudgetExceeded
-from gateway.source.connection import SourceError, SourceTimeout
+from gateway.source.connection import InvalidAccessToken, SourceError, SourceTimeout
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,26 @@ def salesforce_details(error: SourceError) -> list[dict]:
     return details
 
 
+def invalid_token_error() -> ODataError:
+    """401 for a user's source-org access token the org no longer accepts (per-user identity): the
+    ``WWW-Authenticate`` challenge tells an OAuth client (Salesforce Connect) to refresh it."""
+    return ODataError(
+        401,
+        "InvalidToken",
+        "The source org does not accept this access token (expired or revoked); obtain a new one.",
+        headers={
+            "WWW-Authenticate": 'Bearer error="invalid_token", error_description="The access token '
+            'expired or was revoked"'
+        },
+    )
+
+
 def odata_error_from_write(error: SourceError, target: str | None = None) -> ODataError:
     """The OData error for a Salesforce refusal of a write (``target``: the entity set, when no field is
     named)."""
     status = error.status
+    if isinstance(error, InvalidAccessToken):
+        return invalid_token_error()
     if isinstance(error, SourceTimeout) or error.error_code == "REQUEST_LIMIT_EXCEEDED" or status >= 500:
         mapped = odata_error_from_source(error)
         assert mapped is not None
@@ -112,6 +128,8 @@ def odata_error_from_source(error: BaseException) -> ODataError | None:
         return ODataError(413, "BatchCallBudgetExceeded", str(error))
     if not isinstance(error, SourceError):
         return None
+    if isinstance(error, InvalidAccessToken):
+        return invalid_token_error()
     log.warning("source error %s %s: %s", error.status, error.error_code, error.message)
     if error.error_code == "UNREACHABLE":
         return ODataError(

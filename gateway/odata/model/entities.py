@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 from gateway.soql.search_words import SEARCHABLE_TYPES
 
+HIDDEN = "hidden"  # Property.field_security: the requesting user cannot read the field
+READ_ONLY = "read-only"  # they can read it but not edit it
+
 
 @dataclass(frozen=True)
 class Property:
@@ -31,6 +34,10 @@ class Property:
     updatable: bool = False  # published writable and updateable
     external_id: bool = False  # published as an external ID (alternate key)
     picklist_values: tuple[str, ...] = ()
+    # Per-user identity: what the source org's field-level security leaves the requesting user —
+    # None (as published), "read-only" (readable, not editable) or "hidden" (not readable: the value is
+    # null, and filtering or sorting on it is refused). Set by gateway/identity/user_model.py.
+    field_security: str | None = None
     describe: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 

@@ -36,8 +36,8 @@ from typing import Any
 
 from odata_query import ast
 
-from gateway.odata.http.errors import ODataError, bad_request, not_implemented
-from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
+from gateway.odata.http.errors import ODataError, bad_request, forbidden, not_implemented
+from gateway.odata.model.entities import HIDDEN, EntitySet, Model, NavigationProperty, Property
 from gateway.odata.model.keys import is_salesforce_id
 from gateway.odata.read.capabilities import (
     CAPABILITIES,
@@ -283,6 +283,12 @@ class _Binder:
                     f"'{name}' is a navigation property, not a value, and cannot be used in {purpose}"
                 )
             raise self.bad(f"Unknown property '{name}' on {current.entity_type}")
+        if prop.field_security == HIDDEN:
+            raise forbidden(
+                f"Property '{'/'.join(names)}' cannot be used in {purpose}: field-level security in the "
+                f"source org hides {current.sobject}.{prop.name} from you.",
+                target="/".join(names),
+            )
         return soql.Field((*relationships, prop.name)), prop
 
     # $filter

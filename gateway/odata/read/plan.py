@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from gateway.odata.model.entities import EntitySet, NavigationProperty, Property
+from gateway.odata.model.entities import HIDDEN, EntitySet, NavigationProperty, Property
 from gateway.odata.read.bind import FALSE, ID, BoundExpand, BoundQuery, OrderKey, conjunction, disjunction
 from gateway.soql import syntax as soql
 from gateway.soql.sosl import SearchExpr
@@ -26,6 +26,7 @@ __all__ = [
     "keyset_condition",
     "page_query",
     "plan_read",
+    "property_query",
     "restrict",
     "sort_values",
 ]
@@ -66,8 +67,14 @@ def _with_id(entity_set: EntitySet, keys: tuple[OrderKey, ...]) -> tuple[OrderKe
     return (*keys, OrderKey(ID, _id_property(entity_set)))
 
 
+def _fetched(props: tuple[Property, ...]) -> tuple[Property, ...]:
+    """The properties to ask the source for: not those its field-level security hides from the user
+    (they are shaped as null)."""
+    return tuple(p for p in props if p.field_security != HIDDEN)
+
+
 def _child_subquery(expand: BoundExpand) -> soql.Subquery:
-    fields = dict.fromkeys([ID, *(soql.Field((p.name,)) for p in expand.select)])
+    fields = dict.fromkeys([ID, *(soql.Field((p.name,)) for p in _fetched(expand.select))])
     keys = _with_id(expand.target, expand.order_by)
     fields.update(dict.fromkeys(k.field for k in keys))
     query = soql.Query(
@@ -84,7 +91,9 @@ def plan_read(bound: BoundQuery) -> ReadPlan:
     """The SOQL query for ``bound`` and what shaping and paging need to go with it."""
     entity_set = bound.entity_set
     order_keys = _with_id(entity_set, bound.order_by)
-    fields: dict[soql.Field, None] = dict.fromkeys([ID, *(soql.Field((p.name,)) for p in bound.select)])
+    fields: dict[soql.Field, None] = dict.fromkeys(
+        [ID, *(soql.Field((p.name,)) for p in _fetched(bound.select))]
+    )
     if entity_set.property("SystemModstamp") is not None:
         fields[soql.Field(("SystemModstamp",))] = None  # the etag source, when published
     subqueries: list[soql.Subquery] = []
@@ -95,7 +104,9 @@ def plan_read(bound: BoundQuery) -> ReadPlan:
             subqueries.append(_child_subquery(expand))
         else:
             fields.update(
-                dict.fromkeys(soql.Field((nav.name, name)) for name in ("Id", *_names(expand.select)))
+                dict.fromkeys(
+                    soql.Field((nav.name, name)) for name in ("Id", *_names(_fetched(expand.select)))
+                )
             )
         expands.append(ExpandPlan(nav, expand.target, _names(expand.select), nav.collection))
     fields.update(dict.fromkeys(k.field for k in order_keys))  # paging reads the keys of the last row
@@ -209,3 +220,10 @@ def keyset_condition(order_keys: tuple[OrderKey, ...], last_values: tuple[Any, .
         earlier_equal = [_equal(k, v) for k, v in zip(order_keys[:i], last_values[:i], strict=True)]
         branches.append(conjunction(*earlier_equal, _after(key, last_values[i])))
     return disjunction(*branches)
+
+
+def property_query(entity_set: EntitySet, prop: Property, key: soql.Condition) -> soql.Query:
+    """The query for one property of the keyed entity (a property path). A property the source's
+    field-level security hides from the user is not asked for: it reads as null (204), as in a collection."""
+    fields = (ID,) if prop.field_security == HIDDEN else (ID, soql.Field((prop.name,)))
+    return soql.Query(fields, entity_set.sobject, key, limit=1)

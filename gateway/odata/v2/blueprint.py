@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, request
 
+from gateway.identity.request import identify
 from gateway.odata.http import csrf
 from gateway.odata.http.errors import bad_request
 from gateway.odata.http.headers import effective_method
@@ -20,7 +21,6 @@ from gateway.odata.service import Gateway
 from gateway.odata.v2.dispatch import respond
 from gateway.odata.v2.responses import DATA_SERVICE_VERSION, SERVICE_PREFIX, Call, response_for_exception
 from gateway.odata.write.payload import decode_content_encoding
-from gateway.operation.names import PRINCIPAL_KEY
 
 V2_METHODS = ["GET", "POST", "PUT", "MERGE", "PATCH", "DELETE"]
 
@@ -50,11 +50,14 @@ def create_blueprint(search_param: str | None = None) -> Blueprint:
     @bp.before_request
     def _authenticate_and_check() -> None:
         gateway = _gateway()
-        # The operation layer (gateway/operation/hooks.py) authenticated this request already.
-        principal = request.environ.get(PRINCIPAL_KEY) or gateway.access.authenticate(
-            request.headers, request.remote_addr
+        # The operation layer (gateway/operation/hooks.py) identified this request already (identify).
+        data = request.endpoint == "odata_v2.resource"  # not the service document or $metadata
+        # per-user identity: a data request runs with the user's view of the gateway (their source, model
+        # and paging key); CSRF tokens stay signed by the app's secret, bound to the principal (the user)
+        principal, request_gateway = identify(
+            gateway, request.environ, request.headers, request.remote_addr, data=data
         )
-        g.odata_context = gateway.context_for(principal)
+        g.odata_context = request_gateway.context_for(principal)
         check_max_version(request.headers.get("MaxDataServiceVersion"))
         if gateway.csrf:
             method = effective_method(request.method, request.headers)

@@ -27,7 +27,7 @@ from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
 from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page
 from gateway.odata.read.paging import PageState
-from gateway.odata.read.plan import ReadPlan, plan_read, restrict
+from gateway.odata.read.plan import ReadPlan, plan_read, property_query, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.v2 import batch, writes
 from gateway.odata.v2 import metadata as v2_metadata
@@ -342,8 +342,7 @@ def _property(call: Call, entity_set: EntitySet, key: Condition, path: ResourceP
     if path.count:
         raise bad_request("$count applies to collections; this is a single property.")
     fmt = call.format(plain_text=path.raw_value)
-    query = Query((Field(("Id",)), Field((prop.name,))), entity_set.sobject, key, limit=1)
-    record = fetch_one(call.source, query)
+    record = fetch_one(call.source, property_query(entity_set, prop, key))
     if record is None:
         raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
     value = record.get(prop.name)

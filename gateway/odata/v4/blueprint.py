@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
 
+from gateway.identity.request import identify
 from gateway.odata.http import csrf
 from gateway.odata.http.headers import effective_method
 from gateway.odata.http.request import ODataRequest
@@ -19,7 +20,6 @@ from gateway.odata.v4.negotiation import check_max_version
 from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway, service_root
 from gateway.odata.v4.responses import ODATA_VERSION, response_for_exception
 from gateway.odata.write.payload import decode_content_encoding
-from gateway.operation.names import PRINCIPAL_KEY
 
 ODATA_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"]
 
@@ -39,11 +39,14 @@ def create_blueprint() -> Blueprint:
 
 def _authenticate_and_check() -> None:
     gateway: Gateway = current_gateway()
-    # The operation layer (gateway/operation/hooks.py) authenticated this request already.
-    principal = request.environ.get(PRINCIPAL_KEY) or gateway.access.authenticate(
-        request.headers, request.remote_addr
+    # The operation layer (gateway/operation/hooks.py) identified this request already; per-user
+    # identity: a data request runs with the user's view of the gateway (their source, model and paging
+    # key), while CSRF tokens stay signed by the app's secret, bound to the principal (the user).
+    data = request.endpoint == "odata.resource"  # not the service document or $metadata
+    principal, request_gateway = identify(
+        gateway, request.environ, request.headers, request.remote_addr, data=data
     )
-    g.odata_context = gateway.context_for(principal)
+    g.odata_context = request_gateway.context_for(principal)
     check_max_version(request.headers)
     if gateway.csrf:
         method = effective_method(request.method, request.headers)

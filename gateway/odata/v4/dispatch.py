@@ -24,7 +24,7 @@ from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
 from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page
 from gateway.odata.read.paging import PageState
-from gateway.odata.read.plan import ReadPlan, plan_read, restrict
+from gateway.odata.read.plan import ReadPlan, plan_read, property_query, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.service import RequestContext
 from gateway.odata.v4 import batch, csdl, delta, writes
@@ -246,8 +246,7 @@ class _Read:
             )
         if path.count:
             raise bad_request("$count applies to collections; this is a single property.")
-        query = Query((Field(("Id",)), Field((prop.name,))), entity_set.sobject, key, limit=1)
-        record = fetch_one(self.ctx.source, query)
+        record = fetch_one(self.ctx.source, property_query(entity_set, prop, key))
         if record is None:
             raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
         value = odata_value(prop, record.get(prop.name), self.fmt)

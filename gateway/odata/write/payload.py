@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 from gateway.odata.http.errors import ODataError, not_implemented
 from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES, body_too_large, parse_json
 from gateway.odata.http.resource_path import parse_key
-from gateway.odata.model.entities import EntitySet, Model, Property
+from gateway.odata.model.entities import HIDDEN, EntitySet, Model, Property
 from gateway.odata.model.keys import is_salesforce_id, require_record_id
 
 Operation = Literal["create", "update", "replace", "upsert", "delete"]
@@ -52,6 +52,9 @@ _BIND_SUFFIX = "@odata.bind"
 
 class ValueProblem(ValueError):
     """One value that cannot be written; the message names the rule it breaks."""
+
+
+FIELD_SECURITY = "FieldSecurity"  # Problem.code of a field the source org does not let the user write
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,12 @@ class WritePayload:
 
 
 def problems_error(problems: list[Problem], status: int = 400) -> ODataError:
-    """One OData error for ``problems``: the first names the target, ``details`` lists them all."""
+    """One OData error for ``problems``: the first names the target, ``details`` lists them all.
+
+    Problems of field-level security come first and make it a 403: the user may not write those fields."""
+    problems = sorted(problems, key=lambda p: p.code != FIELD_SECURITY)
+    if problems[0].code == FIELD_SECURITY:
+        status = 403
     first = problems[0]
     message = first.message if len(problems) == 1 else f"{len(problems)} problems: {first.message} …"
     return ODataError(status, first.code, message, first.target, [p.detail() for p in problems])
@@ -225,6 +233,11 @@ def convert_entity(model: Model, entity_set: EntitySet, body: dict, operation: O
         if prop is None:
             problems.append(Problem(key, f"'{key}' is not a published property of {entity_set.name}."))
             continue
+        if prop.field_security == HIDDEN:
+            # the user read it as null: null is "unchanged"; a value is refused without a call
+            if raw is not None:
+                problems.append(_field_security_problem(entity_set, prop))
+            continue
         writable = prop.name != entity_set.key and _writable_for(prop, operation)
         try:
             # A read-only value is only compared with the record, so null passes (a UI sends what it read).
@@ -251,7 +264,19 @@ def convert_entity(model: Model, entity_set: EntitySet, body: dict, operation: O
     return WritePayload(values, read_only)
 
 
+def _field_security_problem(entity_set: EntitySet, prop: Property) -> Problem:
+    access = "hides it from you" if prop.field_security == HIDDEN else "lets you read but not edit it"
+    return Problem(
+        prop.name,
+        f"{prop.name} cannot be written: field-level security on {entity_set.sobject}.{prop.name} in the "
+        f"source org {access}.",
+        FIELD_SECURITY,
+    )
+
+
 def _read_only_problem(entity_set: EntitySet, prop: Property, operation: Operation) -> Problem:
+    if prop.field_security is not None:
+        return _field_security_problem(entity_set, prop)
     verb = "set on create" if operation == "create" else "changed"
     return Problem(
         prop.name,

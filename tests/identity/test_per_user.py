@@ -1,0 +1,405 @@
+"""Per-user identity end to end: the gateway in front of the demo local org with its sales team.
+
+Each user reaches the gateway with their own source-org OAuth token (pass-through) or as a mapped HTTP Basic
+user (JWT bearer grant); what they get is compared with SOQL run as the same user directly on the local org.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from gateway.app import create_app
+from gateway.identity.config import IdentityConfigError, identity_from_env, parse_user_map
+from gateway.identity.users import PerUserIdentity
+from gateway.localorg.api import create_app as create_localorg_app
+from gateway.localorg.config import LocalOrgConfig
+from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
+from gateway.localorg.schema import load_schema
+from gateway.localorg.security import DEMO_SECURITY_PATH, load_security
+from gateway.localorg.store import Store
+from gateway.source.connection import SourceConnection
+from tests.localorg.test_auth import FakeClock
+from tests.support import ADMIN, EAST, MANAGER, WEST, login, make_key_and_certificate
+
+ACCOUNTS = 60
+NAMED_TOKEN = "named-admin-token"
+API_KEY = "gateway-api-key-1"
+USER_MAP = f"alice = {EAST}\nbob = {WEST}\n# the manager\nmgr = {MANAGER}\n"
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    """The demo local org (sales team, JWT certificate) and a per-user gateway in front of it."""
+    private_pem, certificate, _ = make_key_and_certificate()
+    folder = tmp_path_factory.mktemp("per-user")
+    key_file = folder / "connected-app.key"
+    key_file.write_bytes(private_pem)
+    map_file = folder / "user-map.txt"
+    map_file.write_text(USER_MAP)
+    store = Store(load_schema(DEMO_SCHEMA_PATH))
+    load_demo(store, accounts=ACCOUNTS)
+    config = LocalOrgConfig(
+        token=NAMED_TOKEN, security=load_security(DEMO_SECURITY_PATH), jwt_certificate=certificate.decode()
+    )
+    localorg = create_localorg_app(config, store)
+    named = SourceConnection.in_process(localorg, access_token=NAMED_TOKEN)
+    password_hash = generate_password_hash("pw", method="pbkdf2:sha256:1000")
+    environ = {
+        "GATEWAY_IDENTITY": "per-user",
+        "GATEWAY_USER_MAP": str(map_file),
+        "SF_CLIENT_ID": "localorg-client",
+        "SF_PRIVATE_KEY_FILE": str(key_file),
+        "GATEWAY_USERS": ",".join(f"{u}:{password_hash}" for u in ("alice", "bob", "mgr", "carol")),
+        "GATEWAY_API_KEYS": API_KEY,
+        "GATEWAY_SECRET": "per-user-test-secret-0123456789abcdef",
+    }
+    gateway = create_app(source=named, environ=environ, host="127.0.0.1")
+    return gateway, localorg, store, named
+
+
+@pytest.fixture(scope="module")
+def gateway_client(org):
+    return org[0].test_client()
+
+
+@pytest.fixture(scope="module")
+def store(org):
+    return org[2]
+
+
+@pytest.fixture(scope="module")
+def org_client(org):
+    return org[1].test_client()
+
+
+@pytest.fixture(scope="module")
+def tokens(org_client):
+    return {u: login(org_client, u) for u in (ADMIN, MANAGER, EAST, WEST)}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def basic(user: str, password: str = "pw") -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def soql_ids(org_client, token: str, soql: str) -> list[str]:
+    """The oracle: the same question asked of the local org directly, as the same user."""
+    response = org_client.get("/services/data/v59.0/query", query_string={"q": soql}, headers=bearer(token))
+    assert response.status_code == 200, response.get_json()
+    return [r["Id"] for r in response.get_json()["records"]]
+
+
+def odata(gateway_client, path: str, headers: dict, **params: str):
+    return gateway_client.get(f"/odata/{path}", query_string=params, headers=headers)
+
+
+def owned_by(store: Store, username: str) -> str:
+    """An Account owned by the user."""
+    (record_id,) = store.conn.execute(
+        'SELECT a."Id" FROM "Account" a JOIN "User" u ON u."Id" = a."OwnerId" '
+        'WHERE u."Username" = ? AND a."IsDeleted" = 0 ORDER BY a."Id" LIMIT 1',
+        (username,),
+    ).fetchone()
+    return record_id
+
+
+def stored(store: Store, record_id: str, field: str):
+    return store.conn.execute(f'SELECT "{field}" FROM "Account" WHERE "Id" = ?', (record_id,)).fetchone()[0]
+
+
+# --- rows, counts and fields per user ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", [ADMIN, MANAGER, EAST, WEST])
+def test_the_same_request_gives_each_user_their_own_rows_and_count(
+    gateway_client, org_client, tokens, username
+):
+    response = odata(
+        gateway_client,
+        "Account",
+        bearer(tokens[username]),
+        **{"$select": "Id,Name", "$orderby": "Id", "$count": "true"},
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    expected = soql_ids(org_client, tokens[username], "SELECT Id FROM Account ORDER BY Id")
+    assert [row["Id"] for row in body["value"]] == expected
+    assert body["@odata.count"] == len(expected)
+    count = odata(gateway_client, "Account/$count", bearer(tokens[username]))
+    assert count.get_data(as_text=True) == str(len(expected))
+
+
+def test_two_users_get_different_slices_and_the_admin_gets_everything(gateway_client, tokens):
+    def ids(username: str) -> set[str]:
+        body = odata(gateway_client, "Account", bearer(tokens[username]), **{"$select": "Id"}).get_json()
+        return {row["Id"] for row in body["value"]}
+
+    east, west, manager, admin = ids(EAST), ids(WEST), ids(MANAGER), ids(ADMIN)
+    assert east and west and not east & west
+    assert east < manager and not west & manager
+    assert len(admin) == ACCOUNTS
+
+
+def test_mapped_basic_users_read_as_their_source_user(gateway_client, org_client, tokens):
+    for gateway_user, username in (("alice", EAST), ("bob", WEST)):
+        body = odata(
+            gateway_client, "Opportunity", basic(gateway_user), **{"$select": "Id", "$orderby": "Id"}
+        ).get_json()
+        expected = soql_ids(org_client, tokens[username], "SELECT Id FROM Opportunity ORDER BY Id")
+        assert [row["Id"] for row in body["value"]] == expected
+
+
+def test_a_field_hidden_from_the_user_is_null_and_cannot_be_filtered_or_sorted(gateway_client, store, tokens):
+    rep, manager = bearer(tokens[EAST]), bearer(tokens[MANAGER])
+    rows = odata(gateway_client, "Account", rep, **{"$select": "Name,AnnualRevenue"}).get_json()["value"]
+    assert rows and all(row["AnnualRevenue"] is None for row in rows)
+    assert all(row["Name"] for row in rows)
+    seen = odata(gateway_client, "Account", manager, **{"$select": "AnnualRevenue"}).get_json()["value"]
+    assert any(row["AnnualRevenue"] is not None for row in seen)
+
+    for option, value in (("$filter", "AnnualRevenue gt 0"), ("$orderby", "AnnualRevenue desc")):
+        refused = odata(gateway_client, "Account", rep, **{option: value})
+        assert refused.status_code == 403
+        error = refused.get_json()["error"]
+        assert "AnnualRevenue" in error["message"] and error["target"] == "AnnualRevenue"
+        assert odata(gateway_client, "Account", manager, **{option: value}).status_code == 200
+
+    record_id = owned_by(store, EAST)
+    assert odata(gateway_client, f"Account('{record_id}')/AnnualRevenue", rep).status_code == 204
+    assert (
+        odata(gateway_client, f"Account('{record_id}')/AnnualRevenue", manager).get_json()["value"]
+        is not None
+    )
+    single = odata(gateway_client, f"Account('{record_id}')", rep).get_json()
+    assert single["AnnualRevenue"] is None and single["Id"] == record_id
+
+
+def test_metadata_and_service_document_use_the_named_connection(gateway_client, tokens):
+    rep = odata(gateway_client, "$metadata", bearer(tokens[WEST]))
+    key = odata(gateway_client, "$metadata", bearer(API_KEY))
+    assert rep.status_code == key.status_code == 200
+    assert rep.get_data() == key.get_data()
+    assert b'Name="AnnualRevenue"' in rep.get_data()
+    assert odata(gateway_client, "", basic("carol")).status_code == 200
+
+
+# --- reading and writing single records ----------------------------------------------------------------
+
+
+def test_a_rep_cannot_read_or_write_a_record_the_manager_can(gateway_client, store, tokens):
+    record_id = owned_by(store, EAST)
+    path = f"Account('{record_id}')"
+    name = stored(store, record_id, "Name")
+
+    assert odata(gateway_client, path, bearer(tokens[WEST])).status_code == 404
+    assert odata(gateway_client, path, bearer(tokens[MANAGER])).status_code == 200
+    for method in (gateway_client.patch, gateway_client.delete):
+        kwargs = {"json": {"Name": "West was here"}} if method == gateway_client.patch else {}
+        response = method(f"/odata/{path}", headers=bearer(tokens[WEST]), **kwargs)
+        assert response.status_code == 404, response.get_json()
+    assert stored(store, record_id, "Name") == name and stored(store, record_id, "IsDeleted") == 0
+
+    changed = gateway_client.patch(
+        f"/odata/{path}", json={"Name": "Managed"}, headers=bearer(tokens[MANAGER])
+    )
+    assert changed.status_code == 204
+    assert stored(store, record_id, "Name") == "Managed"
+
+
+def test_writes_to_fields_the_user_cannot_edit_are_403_naming_the_field(gateway_client, store, tokens):
+    record_id = owned_by(store, EAST)
+    path = f"/odata/Account('{record_id}')"
+    before = (stored(store, record_id, "Rating"), stored(store, record_id, "AnnualRevenue"))
+    for body, field in (
+        ({"Rating": "Hot" if before[0] != "Hot" else "Cold"}, "Rating"),
+        ({"AnnualRevenue": 1}, "AnnualRevenue"),
+    ):
+        response = gateway_client.patch(path, json=body, headers=bearer(tokens[EAST]))
+        assert response.status_code == 403, response.get_json()
+        error = response.get_json()["error"]
+        assert error["target"] == field and field in error["message"]
+    created = gateway_client.post(
+        "/odata/Account", json={"Name": "X", "AnnualRevenue": 5}, headers=bearer(tokens[EAST])
+    )
+    assert created.status_code == 403
+    assert (stored(store, record_id, "Rating"), stored(store, record_id, "AnnualRevenue")) == before
+
+    # what a user interface sends back (the values it read, hidden ones as null) passes
+    read = odata(
+        gateway_client,
+        f"Account('{record_id}')",
+        bearer(tokens[EAST]),
+        **{"$select": "Name,Rating,AnnualRevenue"},
+    ).get_json()
+    edit = {"Name": "East edit", "Rating": read["Rating"], "AnnualRevenue": None}
+    assert gateway_client.patch(path, json=edit, headers=bearer(tokens[EAST])).status_code == 204
+    assert stored(store, record_id, "Name") == "East edit"
+    assert stored(store, record_id, "AnnualRevenue") == before[1]
+
+
+def test_a_visible_record_the_user_may_not_edit_is_403_with_the_source_code(gateway_client, store, tokens):
+    (project_id,) = store.conn.execute('SELECT "Id" FROM "Project__c" ORDER BY "Id" LIMIT 1').fetchone()
+    response = gateway_client.patch(
+        f"/odata/Project__c('{project_id}')", json={"Name": "Rep edit"}, headers=bearer(tokens[WEST])
+    )
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "INSUFFICIENT_ACCESS_OR_READONLY"
+
+
+def test_a_created_record_belongs_to_the_user_who_created_it(gateway_client, store, tokens):
+    created = gateway_client.post(
+        "/odata/Account", json={"Name": "West Startup"}, headers=bearer(tokens[WEST])
+    )
+    assert created.status_code == 201, created.get_json()
+    record_id = created.get_json()["Id"]
+    (owner,) = store.conn.execute(
+        'SELECT u."Username" FROM "Account" a JOIN "User" u ON u."Id" = a."OwnerId" WHERE a."Id" = ?',
+        (record_id,),
+    ).fetchone()
+    assert owner == WEST
+    assert odata(gateway_client, f"Account('{record_id}')", bearer(tokens[EAST])).status_code == 404
+
+
+# --- tokens: invalid, revoked, paging --------------------------------------------------------------------
+
+
+def test_an_invalid_token_is_401_invalid_token_so_salesforce_refreshes_it(gateway_client):
+    for path in ("Account", "$metadata"):
+        response = odata(gateway_client, path, bearer("00D000000000001!not-a-token"))
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_a_revoked_token_stops_working_within_the_check_bound(org, org_client):
+    gateway, *_ = org
+    state = gateway.extensions["odata_gateway"]
+    clock = FakeClock()
+    state.identity = PerUserIdentity(state.identity.config, state.identity.named_source, clock=clock)
+    client = gateway.test_client()
+    token = login(org_client, EAST)
+    assert odata(client, "Account", bearer(token), **{"$select": "Id"}).status_code == 200
+    assert odata(client, "$metadata", bearer(token)).status_code == 200
+    checks = state.identity.token_checks
+
+    assert org_client.post("/services/oauth2/revoke", data={"token": token}).status_code == 200
+
+    # a call that reaches the source fails at once; the remembered check alone lasts at most its bound
+    data = odata(client, "Account", bearer(token), **{"$select": "Id"})
+    assert data.status_code == 401 and 'error="invalid_token"' in data.headers["WWW-Authenticate"]
+    assert odata(client, "$metadata", bearer(token)).status_code == 200
+    assert state.identity.token_checks == checks
+    clock.now += state.identity.config.token_check_seconds + 1
+    assert state.identity.config.token_check_seconds <= 60
+    assert odata(client, "$metadata", bearer(token)).status_code == 401
+
+
+def test_a_next_link_is_bound_to_the_user_not_to_the_token(gateway_client, org_client, tokens):
+    first = odata(
+        gateway_client,
+        "Account",
+        {**bearer(tokens[MANAGER]), "Prefer": "odata.maxpagesize=3"},
+        **{"$select": "Id"},
+    )
+    next_link = first.get_json()["@odata.nextLink"]
+    path = next_link.split("/odata/", 1)[1]
+
+    other = gateway_client.get(f"/odata/{path}", headers=bearer(tokens[EAST]))
+    assert other.status_code in (400, 403)
+    assert "value" not in (other.get_json() or {})
+    mapped_other = gateway_client.get(f"/odata/{path}", headers=basic("alice"))
+    assert mapped_other.status_code in (400, 403)
+
+    refreshed = login(org_client, MANAGER)  # a new token of the same user, as after a refresh
+    same_user = gateway_client.get(f"/odata/{path}", headers=bearer(refreshed))
+    assert same_user.status_code == 200
+    everything = odata(gateway_client, "Account", bearer(tokens[MANAGER]), **{"$select": "Id"}).get_json()
+    pages = first.get_json()["value"] + same_user.get_json()["value"]
+    assert [row["Id"] for row in pages] == [row["Id"] for row in everything["value"]]
+    by_map = gateway_client.get(f"/odata/{path}", headers=basic("mgr"))
+    assert by_map.status_code == 200
+
+
+# --- who may do what ------------------------------------------------------------------------------------
+
+
+def test_api_keys_and_unmapped_users_may_read_metadata_only(gateway_client):
+    for headers, hint in ((bearer(API_KEY), "API keys"), (basic("carol"), "GATEWAY_USER_MAP")):
+        assert odata(gateway_client, "$metadata", headers).status_code == 200
+        assert odata(gateway_client, "", headers).status_code == 200
+        refused = odata(gateway_client, "Account", headers)
+        assert refused.status_code == 403
+        assert hint in refused.get_json()["error"]["message"]
+    anonymous = odata(gateway_client, "Account", {})
+    assert anonymous.status_code == 401
+    assert "Bearer" in anonymous.headers["WWW-Authenticate"]
+    assert odata(gateway_client, "Account", basic("alice", "wrong")).status_code == 401
+
+
+def test_per_user_api_cost_one_describe_per_object_once_then_one_call_per_page(org, org_client):
+    gateway, localorg, _, _ = org
+    accounting = localorg.extensions["localorg"].accounting
+    client = gateway.test_client()
+    token = login(org_client, ADMIN)  # a user this gateway has not served yet
+    objects = {s.sobject for s in gateway.extensions["odata_gateway"].model().entity_sets.values()}
+    before = accounting.used
+    assert odata(client, "Account", bearer(token), **{"$select": "Id", "$top": "5"}).status_code == 200
+    assert accounting.used - before == len(objects) + 1
+    before = accounting.used
+    assert odata(client, "Contact", bearer(login(org_client, ADMIN)), **{"$top": "5"}).status_code == 200
+    assert accounting.used - before == 1
+
+
+def test_named_mode_is_unchanged(org, tokens):
+    _, _, store, named = org
+    (accounts,) = store.conn.execute('SELECT COUNT(*) FROM "Account" WHERE "IsDeleted" = 0').fetchone()
+    app = create_app(source=named, environ={"GATEWAY_API_KEYS": API_KEY}, host="127.0.0.1")
+    client = app.test_client()
+    everything = odata(client, "Account", bearer(API_KEY), **{"$select": "Id,AnnualRevenue"})
+    assert len(everything.get_json()["value"]) == accounts
+    assert any(row["AnnualRevenue"] is not None for row in everything.get_json()["value"])
+    # a source token is not a credential of a named gateway
+    assert odata(client, "Account", bearer(tokens[EAST])).status_code == 401
+
+
+# --- configuration ------------------------------------------------------------------------------------
+
+
+def test_identity_settings_are_checked_at_start_up(tmp_path):
+    assert not identity_from_env({}).per_user
+    assert parse_user_map("# c\n\na = x@y\n b =  z@y \n") == {"a": "x@y", "b": "z@y"}
+    map_file = tmp_path / "map"
+    map_file.write_text("a = x@y\n")
+    for environ, problem in (
+        ({"GATEWAY_IDENTITY": "everyone"}, "GATEWAY_IDENTITY must be"),
+        ({"GATEWAY_USER_MAP": str(map_file)}, "only used with GATEWAY_IDENTITY=per-user"),
+        ({"GATEWAY_IDENTITY": "per-user", "GATEWAY_USER_MAP": str(map_file)}, "needs SF_CLIENT_ID"),
+        ({"GATEWAY_IDENTITY": "per-user", "GATEWAY_USER_MAP": str(tmp_path / "none")}, "GATEWAY_USER_MAP"),
+    ):
+        with pytest.raises(IdentityConfigError, match=problem):
+            identity_from_env(environ)
+    for text in ("a x@y", "a =", "a = x\na = y"):
+        with pytest.raises(IdentityConfigError):
+            parse_user_map(text)
+
+
+def test_the_v2_face_serves_each_user_their_own_rows(gateway_client, org_client, tokens):
+    for username in (EAST, WEST):
+        response = gateway_client.get(
+            "/odata/v2/Account",
+            query_string={"$select": "Id", "$orderby": "Id", "$format": "json"},
+            headers=bearer(tokens[username]),
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        rows = response.get_json()["d"]
+        rows = rows["results"] if isinstance(rows, dict) else rows
+        expected = soql_ids(org_client, tokens[username], "SELECT Id FROM Account ORDER BY Id")
+        assert [row["Id"] for row in rows] == expected
+    refused = gateway_client.get("/odata/v2/Account", headers=bearer(API_KEY))
+    assert refused.status_code == 403
+    assert gateway_client.get("/odata/v2/$metadata", headers=bearer(API_KEY)).status_code == 200
