@@ -16,6 +16,7 @@ PACKAGE = REPOSITORY / "gateway"
 # The request record and the operation layer's shared names are leaves every layer may use.
 LEAVES = {"gateway.operation.context", "gateway.operation.names"}
 BELOW_FACES = {
+    "gateway.identity",
     "gateway.odata.service",
     "gateway.odata.write",
     "gateway.odata.read",
@@ -50,6 +51,15 @@ ALLOWED = {
         *LEAVES,
     },
     "gateway.odata.service": {"gateway.odata.model", "gateway.odata.http", "gateway.source", *LEAVES},
+    # Per-user identity: who a request is in the source org and the gateway it runs with (faces and the
+    # operation layer ask it; it uses the service state, never a face).
+    "gateway.identity": {
+        "gateway.odata.service",
+        "gateway.odata.model",
+        "gateway.odata.http",
+        "gateway.source",
+        *LEAVES,
+    },
     "gateway.odata.v4": {*BELOW_FACES, *LEAVES},  # never the other face
     "gateway.odata.v2": {*BELOW_FACES, *LEAVES},
     # The operation layer (health, metrics, request log, governor) wraps the faces from outside.
