@@ -33,23 +33,28 @@ MAPPED = "mapped"  # Principal.method of a Basic user acting as their mapped sou
 IDENTITY_KEY = "gateway.identity"  # WSGI environ key: (principal, gateway) of the request, once identified
 
 
-def identify(gateway: Any, environ: dict, headers: Mapping[str, str], *, data: bool) -> tuple[Principal, Any]:
+def identify(
+    gateway: Any, environ: dict, headers: Mapping[str, str], client: str | None = None, *, data: bool
+) -> tuple[Principal, Any]:
     """``authenticate_request`` once per HTTP request: the answer is kept in the WSGI environ, so the
     operation layer (rate limit, request log) and the face that serves the request agree on who it is
     without checking the credentials twice."""
     known = environ.get(IDENTITY_KEY)
     if known is None:
-        known = environ[IDENTITY_KEY] = authenticate_request(gateway, headers, data=data)
+        known = environ[IDENTITY_KEY] = authenticate_request(gateway, headers, client, data=data)
     return known
 
 
-def authenticate_request(gateway: Any, headers: Mapping[str, str], *, data: bool) -> tuple[Principal, Any]:
+def authenticate_request(
+    gateway: Any, headers: Mapping[str, str], client: str | None = None, *, data: bool
+) -> tuple[Principal, Any]:
     """(the principal, the ``Gateway`` to serve this request with); ODataError 401/403 otherwise.
 
-    ``data``: the request reads or writes entities (not the service document or ``$metadata``)."""
+    ``client``: the caller's address (the login throttle of ``Access``); ``data``: the request reads or
+    writes entities (not the service document or ``$metadata``)."""
     identity = gateway.identity
     if identity is None:
-        return gateway.access.authenticate(headers), gateway
+        return gateway.access.authenticate(headers, client), gateway
     user: SourceUser | None = None
     token = _bearer_token(headers)
     if token is not None and not gateway.access.is_api_key(token):
@@ -61,7 +66,7 @@ def authenticate_request(gateway: Any, headers: Mapping[str, str], *, data: bool
             raise mapped from error
         principal = Principal(user.principal_name, SOURCE_TOKEN)
     else:
-        principal = gateway.access.authenticate(headers)
+        principal = gateway.access.authenticate(headers, client)
         if principal.method == "basic":
             try:
                 user = identity.mapped_user(principal.name)
