@@ -13,13 +13,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 from gateway.app import DEFAULT_PAGE_SIZE, announce, create_app, demo_requested
 from gateway.identity.config import IdentityConfigError
 from gateway.odata.http.access import AccessConfigError
 from gateway.odata.model.publication import PublicationError
+from gateway.operation.metrics import MULTIPROCESS_DIR, enable_multiprocess
 from gateway.operation.public_url import PublicUrlConfigError
 from gateway.operation.server import DEFAULT_THREADS, DEFAULT_WORKERS, GatewayServer, listen
 from gateway.operation.settings import OperationConfigError
@@ -87,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     bound_host, bound_port = sock.getsockname()[:2]
     loopback = is_loopback(bound_host)
+    metrics_dir = None
+    if args.workers > 1 and not args.dev and not os.environ.get(MULTIPROCESS_DIR):
+        metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")  # one set of metrics for all workers
+        enable_multiprocess(metrics_dir)
     try:
         app = create_app(
             metadata_path=args.metadata,
@@ -140,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", ""),
         after_fork=lambda: _drop_inherited_connections(gateway.source),
+        on_exit=(lambda: shutil.rmtree(metrics_dir, ignore_errors=True)) if metrics_dir else None,
     ).run()
     return 0
 

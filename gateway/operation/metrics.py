@@ -2,6 +2,9 @@
 
 Each app gets its own registry (tests build many apps in one process). The org's API usage and limit are
 read from the source connection when scraped, so they are as fresh as the last answer from the org.
+With several gunicorn workers (``enable_multiprocess``, called by ``gateway serve --workers N``), counters
+and histograms live in files of a shared folder (prometheus-client's multiprocess mode), so any worker's
+``/metrics`` answers for the whole instance.
 ``GATEWAY_METRICS_TOKEN`` lets a scraper in with ``Authorization: Bearer <token>`` instead of the
 gateway's own credentials.
 """
@@ -9,6 +12,7 @@ gateway's own credentials.
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import (
@@ -19,7 +23,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client import values as prometheus_values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway.operation.context import RequestRecord
@@ -28,6 +34,14 @@ disable_created_metrics()  # no *_created series: they double the output and no 
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 UsageReader = Callable[[], tuple[int, int] | None]
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def enable_multiprocess(directory: str) -> None:
+    """Keep metric values in files under ``directory`` (empty, shared by the workers of one instance).
+    Call before any ``Metrics`` is made: metric values choose their storage when they are created."""
+    os.environ[MULTIPROCESS_DIR] = directory
+    prometheus_values.ValueClass = prometheus_values.get_value_class()
 
 
 class _OrgUsage(Collector):
@@ -78,6 +92,7 @@ class Metrics:
         self.refusals = Counter(
             "gateway_governor_refusals", "Requests the API governor refused", ["reason"], registry=r
         )
+        self._usage = usage
         r.register(_OrgUsage(usage))
 
     def observe(self, record: RequestRecord) -> None:
@@ -98,7 +113,12 @@ class Metrics:
             self.refusals.labels(record.refused).inc()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get(MULTIPROCESS_DIR):
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        registry.register(_OrgUsage(self._usage))
+        return generate_latest(registry)
 
 
 def bearer_token_matches(headers: Mapping[str, str], token: str | None) -> bool:

@@ -45,6 +45,7 @@ class GatewayServer(BaseApplication):
         forwarded_allow_ips: str = "",
         on_ready: Callable[[Addresses], None] | None = None,
         after_fork: Callable[[], None] | None = None,
+        on_exit: Callable[[], None] | None = None,
     ):
         self.app = app
         self.listening = listening
@@ -68,6 +69,8 @@ class GatewayServer(BaseApplication):
             self.options["when_ready"] = lambda arbiter: on_ready(bound_addresses(arbiter))
         if after_fork is not None:
             self.options["post_fork"] = lambda _arbiter, _worker: after_fork()
+        if on_exit is not None:  # the master only (a worker's exit must not run it)
+            self.options["on_exit"] = lambda _arbiter: on_exit()
         super().__init__()
 
     def load_config(self) -> None:

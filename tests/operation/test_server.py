@@ -142,8 +142,9 @@ def test_wsgi_py_refuses_to_start_without_a_source_or_the_demo_flag() -> None:
     assert "Traceback" not in refused.stderr
 
 
-def test_two_workers_share_one_rate_limit_through_redis(redis_url: str) -> None:  # noqa: F811
-    """Several worker processes behind one socket: the rate limit holds across them through Redis."""
+def test_two_workers_share_one_rate_limit_through_redis_and_one_set_of_metrics(redis_url: str) -> None:  # noqa: F811
+    """Several worker processes behind one socket: the rate limit holds across them through Redis, and the
+    metrics across them through prometheus-client's multiprocess files."""
     org = subprocess.Popen(
         [*gateway_command(), "localorg", "--port", "0", "--rows", "5", "--token", "srv-token"],
         stdout=subprocess.PIPE,
@@ -190,6 +191,13 @@ def test_two_workers_share_one_rate_limit_through_redis(redis_url: str) -> None:
             )
             session_statuses.append(answer.status_code)
         assert sorted(session_statuses) == [200] * 4 + [429] * 4
+        # Whichever worker answers the scrape, it counts the requests of both.
+        for _ in range(4):
+            text = requests.get(
+                base + "/metrics", headers={"Authorization": "Bearer srv-key", "Connection": "close"}
+            ).text
+            assert 'gateway_requests_total{entity_set="Account",method="GET",status="200"} 4.0' in text
+            assert 'gateway_requests_total{entity_set="Account",method="GET",status="429"} 4.0' in text
     finally:
         for process in (gateway, org):
             if process is not None:
