@@ -538,7 +538,7 @@ class _Planner:
         if number == number.to_integral_value() and MIN_INT64 <= number <= MAX_INT64:
             return int(number)
         value = float(number)
-        if integer or not math.isfinite(value):
+        if not math.isfinite(value) or (integer and not MIN_INT64 <= value <= MAX_INT64):
             raise self.locator.error(400, "MALFORMED_QUERY", f'For input string: "{number}"', dotted)
         return value
 

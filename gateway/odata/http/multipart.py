@@ -42,6 +42,7 @@ class HttpResponsePart:
 
 
 _BOUNDARY_PARAM = re.compile(r';\s*boundary\s*=\s*("(?P<quoted>[^"]+)"|(?P<plain>[^;\s]+))', re.I)
+_BOUNDARY_CHARS = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{1,70}")
 _REQUEST_LINE = re.compile(r"^(?P<method>[A-Za-z]+)\s+(?P<url>\S+)(?:\s+HTTP/\d\.\d)?\s*$")
 
 
@@ -52,7 +53,13 @@ def boundary_of(content_type: str) -> str | None:
     match = _BOUNDARY_PARAM.search(content_type)
     if match is None:
         return None
-    return match["quoted"] or match["plain"]
+    boundary = match["quoted"] or match["plain"]
+    if not _BOUNDARY_CHARS.fullmatch(boundary) or boundary.endswith(" "):
+        raise MultipartError(
+            "the boundary must be 1 to 70 ASCII letters, digits or '()+_,-./:=? (RFC 2046), "
+            f"not {boundary[:80]!r}"
+        )
+    return boundary
 
 
 def _split_parts(body: bytes, boundary: str) -> list[bytes]:
