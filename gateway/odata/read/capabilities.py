@@ -4,8 +4,9 @@ The binder (``bind.py``) refuses with 501 whatever is not declared here, and ``$
 Capabilities annotations from the same declaration (``v4/csdl.py``), so the two cannot disagree:
 
 - ``$skip``: no — SOQL's OFFSET stops at 2,000 (``Capabilities.SkipSupported``);
-- ``$search``: on entity sets the publication and the describe make searchable, not inside ``$expand``
-  (``Capabilities.SearchRestrictions``, per entity set: ``v4/csdl.search_restrictions``);
+- ``$search``: on entity sets the publication and the describe make searchable (``searches``), not inside
+  ``$expand``, NOT only beside a positive term (``Capabilities.SearchRestrictions``, per entity set:
+  ``v4/csdl.search_restrictions``);
 - ``$expand``: one level, as SOQL relationship queries (``Capabilities.ExpandRestrictions/MaxLevels``);
 - ``$filter``: the operators and functions in ``filter_functions`` (``Capabilities.FilterFunctions``);
   lambdas (any/all), arithmetic and other functions are not in the list and are refused;
@@ -20,6 +21,7 @@ Capabilities annotations from the same declaration (``v4/csdl.py``), so the two 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 COMPARISON_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le")
 LOGICAL_OPERATORS = ("and", "or", "not")
@@ -46,6 +48,8 @@ class Capabilities:
     count: bool = True
     search: bool = True  # where the publication and the describe allow it (read/search_expr.py)
     search_in_expand: bool = False
+    # SOSL has only AND NOT: a NOT without a positive term beside it is refused (read/search_expr.py)
+    search_unsupported_expressions: tuple[str, ...] = ("NOT",)
     select: bool = True
     expand_max_levels: int = 1
     count_in_expand: bool = False
@@ -66,6 +70,11 @@ class Capabilities:
     change_tracking: bool = True
     # The query options a tracked read may carry; the delta link keeps them (read/delta.py, v4/delta.py).
     change_tracking_options: tuple[str, ...] = ("$filter", "$select")
+
+    def searches(self, entity_set: Any) -> bool:
+        """True when ``$search`` is answered on ``entity_set``: its publication (``searchable``) and the
+        source's describe (``sobject_searchable``) both allow it."""
+        return self.search and entity_set.searchable and entity_set.sobject_searchable
 
     def filters_with(self, name: str) -> bool:
         """True when ``name`` (an operator or function) is one $filter translates."""

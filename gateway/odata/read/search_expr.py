@@ -22,6 +22,7 @@ from odata_query import ast
 
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 from gateway.odata.model.entities import EntitySet
+from gateway.odata.read.capabilities import CAPABILITIES
 from gateway.soql.search_words import MAX_SEARCH_TEXT, SearchRuleError, check_search
 from gateway.soql.sosl import (
     MAX_SEARCH_DEPTH,
@@ -34,8 +35,6 @@ from gateway.soql.sosl import (
     Wildcard,
 )
 
-UNSUPPORTED_EXPRESSIONS = ("NOT",)
-"""What ``$metadata`` declares unsupported (Capabilities.SearchExpressions): NOT only works as AND NOT."""
 NOT_ADVICE = (
     "SOSL can only exclude terms beside a term that must match: write 'acme AND NOT corp' or "
     "'acme NOT corp', not NOT alone or inside OR."
@@ -202,20 +201,21 @@ def parse_search(text: str) -> SearchExpr:
 
 def bind_search(entity_set: EntitySet, text: str) -> SearchExpr:
     """The search expression of ``$search`` on ``entity_set``: 501 when search is off for it (publication
-    or the source's describe), 400/501 for the expression, all before any API call."""
+    or the source's describe, as ``read/capabilities.py`` declares), 400/501 for the expression, all before
+    any API call."""
+    if CAPABILITIES.searches(entity_set):
+        return parse_search(text)
     if not entity_set.searchable:
         raise not_implemented(
             f"Search is turned off for the entity set {entity_set.name} (its publication says "
             "searchable = false); use $filter instead.",
             "$search",
         )
-    if not entity_set.sobject_searchable:
-        raise not_implemented(
-            f"Salesforce cannot search {entity_set.sobject} (its describe says searchable: false); "
-            "use $filter instead.",
-            "$search",
-        )
-    return parse_search(text)
+    raise not_implemented(
+        f"Salesforce cannot search {entity_set.sobject} (its describe says searchable: false); "
+        "use $filter instead.",
+        "$search",
+    )
 
 
 def _contains_chain(node: Any) -> list[str] | None:

@@ -15,7 +15,6 @@ from xml.sax.saxutils import escape, quoteattr
 
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
 from gateway.odata.read.capabilities import CAPABILITIES
-from gateway.odata.read.search_expr import UNSUPPORTED_EXPRESSIONS
 
 EDMX_NS = "http://docs.oasis-open.org/odata/ns/edmx"
 EDM_NS = "http://docs.oasis-open.org/odata/ns/edm"
@@ -84,9 +83,9 @@ def container_annotations() -> Annotations:
 
 def search_restrictions(entity_set: EntitySet) -> dict:
     """``$search`` as bind refuses or answers it: off per set in the publication or by the describe."""
-    if not (entity_set.searchable and entity_set.sobject_searchable):
+    if not CAPABILITIES.searches(entity_set):
         return {"Searchable": False}
-    unsupported = "|".join(UNSUPPORTED_EXPRESSIONS)  # NOT only works beside a positive term (AND NOT)
+    unsupported = "|".join(CAPABILITIES.search_unsupported_expressions)
     return {
         "Searchable": True,
         "UnsupportedExpressions": EnumMember("Capabilities.SearchExpressions", unsupported),
