@@ -5,8 +5,11 @@ local org asked directly — and API calls are counted on the source connection.
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from gateway.localorg import records
@@ -347,3 +350,18 @@ def test_the_request_log_shows_both_queries_of_a_filtered_delta_page(org):
     assert changes.startswith("SELECT Id, IsDeleted, SystemModstamp") and " FROM Account WHERE " in changes
     assert matching.startswith("SELECT Id FROM Account WHERE ")
     assert "Industry = 'Banking'" in line["soql"][1] and "Industry = 'Banking'" not in line["soql"][0]
+
+
+@pytest.fixture(scope="module")
+def shared_org() -> TrackedOrg:
+    return TrackedOrg.start(accounts=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=60), option=st.sampled_from(["$deltatoken", "$skiptoken"]))
+def test_any_token_text_is_a_clear_400_never_a_500(shared_org, text, option):
+    org = shared_org
+    value = ("track." + text) if option == "$skiptoken" else text
+    response = org.get(f"Account?{option}={quote(value, safe='')}")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["target"] == option
