@@ -280,7 +280,17 @@ def test_a_revoked_token_stops_working_within_the_check_bound(org, org_client):
     gateway, *_ = org
     state = gateway.extensions["odata_gateway"]
     clock = FakeClock()
-    state.identity = PerUserIdentity(state.identity.config, state.identity.named_source, clock=clock)
+    original = state.identity
+    state.identity = PerUserIdentity(
+        original.config, original.named_source, clock=clock, wrap_source=original.wrap_source
+    )
+    try:
+        _revoke_and_check(gateway, org_client, state, clock)
+    finally:
+        state.identity = original
+
+
+def _revoke_and_check(gateway, org_client, state, clock) -> None:
     client = gateway.test_client()
     token = login(org_client, EAST)
     assert odata(client, "Account", bearer(token), **{"$select": "Id"}).status_code == 200
@@ -345,14 +355,21 @@ def test_per_user_api_cost_one_describe_per_object_once_then_one_call_per_page(o
     gateway, localorg, _, _ = org
     accounting = localorg.extensions["localorg"].accounting
     client = gateway.test_client()
-    token = login(org_client, ADMIN)  # a user this gateway has not served yet
-    objects = {s.sobject for s in gateway.extensions["odata_gateway"].model().entity_sets.values()}
-    before = accounting.used
-    assert odata(client, "Account", bearer(token), **{"$select": "Id", "$top": "5"}).status_code == 200
-    assert accounting.used - before == len(objects) + 1
-    before = accounting.used
-    assert odata(client, "Contact", bearer(login(org_client, ADMIN)), **{"$top": "5"}).status_code == 200
-    assert accounting.used - before == 1
+    state = gateway.extensions["odata_gateway"]
+    original = state.identity
+    # a fresh identity: no user served yet
+    state.identity = PerUserIdentity(original.config, original.named_source, wrap_source=original.wrap_source)
+    try:
+        token = login(org_client, ADMIN)
+        objects = {s.sobject for s in state.model().entity_sets.values()}
+        before = accounting.used
+        assert odata(client, "Account", bearer(token), **{"$select": "Id", "$top": "5"}).status_code == 200
+        assert accounting.used - before == len(objects) + 1
+        before = accounting.used
+        assert odata(client, "Contact", bearer(login(org_client, ADMIN)), **{"$top": "5"}).status_code == 200
+        assert accounting.used - before == 1
+    finally:
+        state.identity = original
 
 
 def test_named_mode_is_unchanged(org, tokens):
@@ -403,3 +420,69 @@ def test_the_v2_face_serves_each_user_their_own_rows(gateway_client, org_client,
     refused = gateway_client.get("/odata/v2/Account", headers=bearer(API_KEY))
     assert refused.status_code == 403
     assert gateway_client.get("/odata/v2/$metadata", headers=bearer(API_KEY)).status_code == 200
+
+
+# --- caches, sessions and batches per user ------------------------------------------------------------
+
+
+def test_the_result_cache_never_serves_one_users_page_to_another(org, org_client, tokens, tmp_path):
+    _, localorg, _, named = org
+    accounting = localorg.extensions["localorg"].accounting
+    environ = {
+        "GATEWAY_IDENTITY": "per-user",
+        "GATEWAY_CACHE_TTL": "60",
+        "GATEWAY_SECRET": "cache-test-secret-0123456789",
+    }
+    client = create_app(source=named, environ=environ, host="127.0.0.1").test_client()
+    params = {"$select": "Id", "$orderby": "Id", "$top": "50"}
+
+    def ids(username: str) -> list[str]:
+        response = odata(client, "Account", bearer(tokens[username]), **params)
+        assert response.status_code == 200, response.get_json()
+        return [row["Id"] for row in response.get_json()["value"]]
+
+    east = ids(EAST)
+    before = accounting.used
+    assert ids(EAST) == east  # the same user's repeat comes from the cache
+    assert accounting.used == before
+    west = ids(WEST)  # the same request by another user goes to the source as that user
+    assert accounting.used > before
+    assert west == soql_ids(org_client, tokens[WEST], "SELECT Id FROM Account ORDER BY Id LIMIT 50")
+    assert not set(west) & set(east)
+
+
+def test_a_mapped_users_expired_session_is_renewed_by_the_jwt_grant(org, gateway_client, org_client, tokens):
+    gateway, *_ = org
+    assert odata(gateway_client, "Contact", basic("bob"), **{"$top": "1"}).status_code == 200
+    user = gateway.extensions["odata_gateway"].identity.mapped_user("bob")
+    session = user.source.inner._access_token  # the session the gateway obtained for rep.west
+    assert org_client.post("/services/oauth2/revoke", data={"token": session}).status_code == 200
+
+    response = odata(gateway_client, "Account", basic("bob"), **{"$select": "Id", "$orderby": "Id"})
+    assert response.status_code == 200
+    expected = soql_ids(org_client, tokens[WEST], "SELECT Id FROM Account ORDER BY Id")
+    assert [row["Id"] for row in response.get_json()["value"]] == expected
+    assert user.source.inner._access_token != session
+
+
+def test_a_batch_runs_every_part_as_the_user(gateway_client, store, tokens):
+    east_record, west_record = owned_by(store, EAST), owned_by(store, WEST)
+    name = stored(store, east_record, "Name")
+    requests = [
+        {"id": "mine", "method": "GET", "url": f"Account('{west_record}')?$select=Name,AnnualRevenue"},
+        {"id": "theirs", "method": "GET", "url": f"Account('{east_record}')"},
+        {
+            "id": "w",
+            "atomicityGroup": "g",
+            "method": "PATCH",
+            "url": f"Account('{east_record}')",
+            "body": {"Name": "X"},
+        },
+    ]
+    response = gateway_client.post("/odata/$batch", json={"requests": requests}, headers=bearer(tokens[WEST]))
+    assert response.status_code == 200
+    answers = {a["id"]: a for a in response.get_json()["responses"]}
+    assert answers["mine"]["status"] == 200 and answers["mine"]["body"]["AnnualRevenue"] is None
+    assert answers["theirs"]["status"] == 404
+    assert answers["w"]["status"] == 404
+    assert stored(store, east_record, "Name") == name

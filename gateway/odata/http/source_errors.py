@@ -50,6 +50,9 @@ CONFLICT_CODES = frozenset(
     {"DUPLICATE_VALUE", "DUPLICATES_DETECTED", "UNABLE_TO_LOCK_ROW", "ENTITY_IS_LOCKED", "MULTIPLE_CHOICES"}
 )
 GONE_CODES = frozenset({"NOT_FOUND", "ENTITY_IS_DELETED"})
+# In sObject Collections the record's own Id that does not exist (or that the user's sharing hides) is
+# reported as a bad cross reference without fields; with fields it is a lookup value, the client's error.
+MISSING_RECORD_CODES = frozenset({"INVALID_CROSS_REFERENCE_KEY"})
 ACCESS_CODES = frozenset(
     {
         "INSUFFICIENT_ACCESS",
@@ -106,7 +109,11 @@ def odata_error_from_write(error: SourceError, target: str | None = None) -> ODa
     code = error.error_code
     if code in CONFLICT_CODES or status in (300, 409):
         new_status = 409
-    elif code in GONE_CODES and (status == 404 or not error.fields):
+    elif (
+        code in GONE_CODES
+        and (status == 404 or not error.fields)
+        or (code in MISSING_RECORD_CODES and not error.fields)
+    ):
         new_status = 404
     elif code in ACCESS_CODES or status == 403:
         new_status = 403
