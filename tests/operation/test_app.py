@@ -251,7 +251,16 @@ def test_base_url_sets_every_absolute_url_whatever_the_headers() -> None:
         assert body["@odata.context"].startswith("https://example.com/gw/odata/$metadata")
         assert body["@odata.nextLink"].startswith("https://example.com/gw/odata/Contact?")
     created = gw.client.post("/odata/Account", json={"Name": "Located"}, headers={**KEY, **headers})
-    assert created.headers["Location"].startswith("https://example.com/gw/odata/Account(")
+    location = created.headers["Location"]
+    assert location.startswith("https://example.com/gw/odata/Account(")
+    # The URLs the gateway wrote are the URLs it accepts, also inside a $batch.
+    parts = [
+        {"id": "1", "method": "GET", "url": location},
+        {"id": "2", "method": "GET", "url": "/odata/Account"},
+    ]
+    answer = gw.client.post("/gw/odata/$batch", json={"requests": parts}, headers={**KEY, **headers})
+    assert [r["status"] for r in answer.get_json()["responses"]] == [200, 200]
+    assert answer.get_json()["responses"][0]["body"]["Name"] == "Located"
 
 
 def test_forwarded_headers_only_from_trusted_proxies() -> None:

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import flask
 from flask import Response
@@ -68,9 +69,13 @@ def _error_response(error: ODataError) -> SubResponse:
     return SubResponse(error.status, headers, response.get_data())
 
 
-def _resource_of(url: str) -> str:
-    """The part of a request URL after the service root (absolute, root-relative or relative URLs)."""
-    return batch_part_resource(url, SERVICE_PREFIX)
+def _resource_of(url: str, outer: ODataRequest) -> str:
+    """The part of a request URL after the service root (absolute, root-relative or relative URLs); the
+    root's path is the outer request's (``/odata``, or ``/gw/odata`` behind ``GATEWAY_BASE_URL``)."""
+    root_path = urlsplit(outer.service_root).path.rstrip("/") or SERVICE_PREFIX
+    if url.strip().startswith(SERVICE_PREFIX + "/"):  # root-relative without the public prefix
+        root_path = SERVICE_PREFIX
+    return batch_part_resource(url, root_path)
 
 
 # --- running one request outside change sets -------------------------------------------------------------
@@ -79,7 +84,7 @@ def _resource_of(url: str) -> str:
 def _dispatch(ctx: RequestContext, outer: ODataRequest, sub: SubRequest, respond: Responder) -> SubResponse:
     """Serve ``sub`` through the same pipeline as a top-level request, in process."""
     try:
-        resource = _resource_of(sub.url)
+        resource = _resource_of(sub.url, outer)
         if resource.split("?")[0].split("/")[0] == "$batch":
             raise bad_request("A batch cannot contain another $batch request.")
         if sub.method not in ("GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"):
@@ -109,7 +114,7 @@ def _run_change_set(
     try:
         for index, sub in enumerate(subs):
             try:
-                resource = _resource_of(sub.url)
+                resource = _resource_of(sub.url, outer)
                 operations.append(
                     changeset.compile_operation(model, sub.method, resource, Headers(sub.headers), sub.body)
                 )
@@ -148,7 +153,9 @@ def _success(
         return SubResponse(204, headers)
     # The entity as written (key + the values sent), without a read back, so the change set stays one call;
     # shaped as the request asked ($format or Accept: metadata level, IEEE754Compatible), like any read.
-    part = ODataRequest.from_relative_url(sub.method, _resource_of(sub.url), Headers(sub.headers), b"", root)
+    part = ODataRequest.from_relative_url(
+        sub.method, _resource_of(sub.url, outer), Headers(sub.headers), b"", root
+    )
     try:
         fmt = json_format(part.args, part.headers.get("Accept"))
     except ODataError:
