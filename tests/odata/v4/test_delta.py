@@ -365,3 +365,19 @@ def test_any_token_text_is_a_clear_400_never_a_500(shared_org, text, option):
     response = org.get(f"Account?{option}={quote(value, safe='')}")
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.get_json()["error"]["target"] == option
+
+
+def test_a_set_whose_object_cannot_be_tracked_declares_it_and_ignores_the_preference():
+    from gateway.odata.model.entities import EntitySet, Property
+    from gateway.odata.v4 import csdl
+    from gateway.odata.v4.delta import handles
+
+    name = Property("Name", "string", "Edm.String", True)
+    untracked = EntitySet("Log", "Log__c", "Log__c", {"Name": name}, {}, change_tracking=False)
+    tracked = EntitySet("Log", "Log__c", "Log__c", {"Name": name}, {}, change_tracking=True)
+    annotations = dict(csdl.entity_set_annotations(untracked))
+    assert annotations["Capabilities.ChangeTracking"] == {"Supported": False}
+    declared = dict(csdl.entity_set_annotations(tracked))["Capabilities.ChangeTracking"]
+    assert declared["Supported"] is True and [p.path for p in declared["FilterableProperties"]] == ["Name"]
+    assert not handles(untracked, {}, TRACK) and handles(tracked, {}, TRACK)
+    assert not handles(tracked, {"$top": "5"}, TRACK) and handles(tracked, {"$top": "0"}, TRACK)
