@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from flask import Flask
 
@@ -36,6 +36,7 @@ from gateway.operation import hooks
 from gateway.operation.governed_source import GovernedSource
 from gateway.operation.settings import OperationSettings
 from gateway.source.connection import SourceConfigError, SourceConnection
+from gateway.source.protocol import Source
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def recycle_days_from_env(env: Mapping[str, str]) -> int:
 def create_app(
     *,
     metadata_path: str | os.PathLike | None = None,
-    source: Any = None,
+    source: Source | None = None,
     environ: Mapping[str, str] | None = None,
     host: str | None = "127.0.0.1",
     page_size: int = DEFAULT_PAGE_SIZE,
@@ -149,7 +150,7 @@ def announce(message: str) -> None:
     print(f"gateway: {message}", file=sys.stderr, flush=True)
 
 
-def _demo_source(demo_accounts: int | None) -> Any:
+def _demo_source(demo_accounts: int | None) -> Source:
     from gateway.source.embedded import DEFAULT_DEMO_ACCOUNTS, embedded_source
 
     accounts = demo_accounts or DEFAULT_DEMO_ACCOUNTS

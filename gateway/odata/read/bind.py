@@ -48,6 +48,7 @@ from gateway.odata.read.capabilities import (
 from gateway.odata.read.query_options import ExpandItem, OrderItem, QueryOptions, parse_datetime
 from gateway.odata.read.search_expr import bind_search, check_contains_chain
 from gateway.soql import syntax as soql
+from gateway.soql.conditions import FALSE, TRUE, conjunction, disjunction
 from gateway.soql.printer import MAX_STRING_LITERAL, like_pattern
 from gateway.soql.sosl import SearchExpr
 
@@ -63,10 +64,6 @@ INTEGER_RANGES = {"Edm.Int16": 2**15, "Edm.Int32": 2**31, "Edm.Int64": 2**63}
 _OPERATORS = {ast.Eq: "=", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _MIRRORED = {"=": "=", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _NEGATED = {"=": "!=", "!=": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
-
-ID = soql.Field(("Id",))
-TRUE: soql.Condition = soql.Comparison(ID, "!=", soql.NullLiteral())  # every record has an Id
-FALSE: soql.Condition = soql.Comparison(ID, "=", soql.NullLiteral())
 
 
 @dataclass(frozen=True)
@@ -100,35 +97,6 @@ class BoundQuery:
     skiptoken: str | None = None
     format: str | None = None
     search: SearchExpr | None = None  # $search as a SOSL search expression
-
-
-# --- condition helpers (constant folding keeps the SOQL readable) ------------------------------------
-
-
-def conjunction(*items: soql.Condition) -> soql.Condition:
-    flat: list[soql.Condition] = []
-    for item in items:
-        if item == FALSE:
-            return FALSE
-        if item == TRUE:
-            continue
-        flat.extend(item.items if isinstance(item, soql.And) else (item,))
-    if not flat:
-        return TRUE
-    return flat[0] if len(flat) == 1 else soql.And(tuple(flat))
-
-
-def disjunction(*items: soql.Condition) -> soql.Condition:
-    flat: list[soql.Condition] = []
-    for item in items:
-        if item == TRUE:
-            return TRUE
-        if item == FALSE:
-            continue
-        flat.extend(item.items if isinstance(item, soql.Or) else (item,))
-    if not flat:
-        return FALSE
-    return flat[0] if len(flat) == 1 else soql.Or(tuple(flat))
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from gateway.odata.model.entities import EntitySet, Property
-from gateway.odata.read.bind import ID, conjunction
 from gateway.odata.read.plan import OrderKey, ReadPlan, keyset_condition
 from gateway.soql import syntax as soql
+from gateway.soql.conditions import ID, conjunction
 
 OVERLAP = dt.timedelta(minutes=5)
 MAX_SEEN = 100

@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.odata.model.entities import HIDDEN, EntitySet, NavigationProperty, Property
-from gateway.odata.read.bind import FALSE, ID, BoundExpand, BoundQuery, OrderKey, conjunction, disjunction
+from gateway.odata.read.bind import BoundExpand, BoundQuery, OrderKey
 from gateway.soql import syntax as soql
+from gateway.soql.conditions import FALSE, ID, conjunction, disjunction
 from gateway.soql.sosl import SearchExpr
 
 __all__ = [

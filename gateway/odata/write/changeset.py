@@ -30,6 +30,7 @@ from gateway.odata.model.entities import EntitySet, Model
 from gateway.odata.model.keys import key_property
 from gateway.odata.write import payload
 from gateway.source.connection import SourceError
+from gateway.source.protocol import Source
 
 MAX_COLLECTION_RECORDS = 200
 MAX_COMPOSITE_SUBREQUESTS = 25
@@ -198,7 +199,7 @@ def plan_calls(operations: list[ChangeOperation]) -> list[Chunk]:
     return chunks
 
 
-def _subrequest(source: Any, chunk: Chunk, operations: list[ChangeOperation], ref: str) -> dict:
+def _subrequest(source: Source, chunk: Chunk, operations: list[ChangeOperation], ref: str) -> dict:
     base = source.data_path() + "/composite/sobjects"
     records = [operations[i].record for i in chunk.operations]
     if chunk.kind == "delete":
@@ -212,7 +213,7 @@ def _subrequest(source: Any, chunk: Chunk, operations: list[ChangeOperation], re
     return {"method": method, "url": base, "referenceId": ref, "body": body}
 
 
-def _collection_call(source: Any, chunk: Chunk, operations: list[ChangeOperation]) -> list:
+def _collection_call(source: Source, chunk: Chunk, operations: list[ChangeOperation]) -> list:
     records = [operations[i].record for i in chunk.operations]
     if chunk.kind == "upsert":
         return source.composite_upsert(chunk.sobject, chunk.external_field, records, True)
@@ -223,7 +224,7 @@ def _collection_call(source: Any, chunk: Chunk, operations: list[ChangeOperation
 # --- executing it ---------------------------------------------------------------------------------------
 
 
-def execute(source: Any, operations: list[ChangeOperation]) -> Outcome:
+def execute(source: Source, operations: list[ChangeOperation]) -> Outcome:
     """Write ``operations`` in one all-or-none call (plan_calls must have accepted them)."""
     chunks = plan_calls(operations)
     try:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.odata.http.errors import ODataError
-from gateway.odata.read.bind import TRUE, bind
+from gateway.odata.read.bind import bind
 from gateway.odata.read.plan import (
     ExpandPlan,
     OrderKey,
@@ -20,6 +20,7 @@ from gateway.odata.read.plan import (
     sort_values,
 )
 from gateway.odata.read.query_options import parse_query_options
+from gateway.soql.conditions import TRUE
 from gateway.soql.printer import print_condition, print_soql
 from gateway.soql.syntax import Comparison, Field, StringLiteral
 from tests.odata.read.model_fixture import ACCOUNT, CONTACT, MODEL, plan, soql, where
