@@ -60,6 +60,9 @@ def test_one_json_log_line_per_request_with_soql_calls_and_request_id() -> None:
     assert first["soql"] == ["SELECT Id, Name, SystemModstamp FROM Account ORDER BY Id ASC LIMIT 2"]
     assert first["api_usage"] == before + 1 and first["api_limit"] == 15000
     assert first["duration_ms"] > 0 and first["source_error"] is None
+    account = gw.get("/odata/Account?$select=Id&$top=1").get_json()["value"][0]["Id"]
+    gw.get(f"/odata/Account('{account}')")
+    assert (gw.lines()[-1]["rows"], gw.lines()[-1]["api_calls"]) == (1, 1)
 
 
 def test_a_source_failure_logs_its_cause_only_in_the_log() -> None:

@@ -121,4 +121,6 @@ def fetch_one(source: Source, query: Query) -> dict | None:
 def read_entity(source: Source, plan: ReadPlan, key: Condition) -> dict | None:
     """The one entity ``key`` selects, with the plan's properties and expansions (one call); None when
     there is none. GET by key, the read-back after a write and ``$batch`` parts all read through here."""
-    return fetch_one(source, dataclasses.replace(plan.query, where=key, order_by=(), limit=1))
+    record = fetch_one(source, dataclasses.replace(plan.query, where=key, order_by=(), limit=1))
+    note_rows(0 if record is None else 1)
+    return record

@@ -27,6 +27,7 @@ import dataclasses
 from gateway.odata.http.errors import bad_request
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, page_query, sort_values
+from gateway.operation.context import note_rows
 from gateway.soql import syntax as soql
 from gateway.soql.printer import MAX_STATEMENT
 from gateway.soql.search_words import matches, words
@@ -106,6 +107,7 @@ def read_page(source: Source, plan: ReadPlan, *, page_size: int, position: PageS
     records, exhausted = _fetch(source, plan, position.after, size + (1 if lookahead else 0))
     more = lookahead and len(records) > size
     records = records[:size]
+    note_rows(len(records))
     count = position.count
     if plan.count and count is None:
         count = len(records) if position.after is None and exhausted else count_matches(source, plan)
