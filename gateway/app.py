@@ -129,6 +129,7 @@ def create_app(
     app.config[request_body.CONFIG_KEY] = max_body_bytes(env)
     app.wsgi_app = request_body.BodyLimit(app.wsgi_app, app.config[request_body.CONFIG_KEY])
     app.extensions["odata_gateway"] = gateway
+    app.after_request(_no_content_type_without_content)
     hooks.install(app, source, settings, env, log_stream=log_stream)
     app.register_blueprint(create_blueprint())
     app.register_blueprint(create_v2_blueprint(env.get("GATEWAY_V2_SEARCH_PARAM") or None))
@@ -159,6 +160,14 @@ def _demo_source(demo_accounts: int | None) -> Source:
         "set the SF_* variables to serve your Salesforce org"
     )
     return embedded_source(accounts, progress=True)[0]
+
+
+def _no_content_type_without_content(response: Any) -> Any:
+    """204 and 304 carry no body, so no Content-Type, on every face (SAP's CAP client reads Flask's default
+    text/html on a 204 as a failure)."""
+    if response.status_code in (204, 304):
+        response.headers.pop("Content-Type", None)
+    return response
 
 
 def gateway_from_env() -> Flask:

@@ -507,3 +507,23 @@ def test_every_date_literal_the_parser_knows_has_a_range():
 
     assert date_literals.NAMES == RELATIVE_DATES
     assert date_literals.NAMES_WITH_N == RELATIVE_DATES_N
+
+
+def test_over_long_query_url_over_real_http_is_414_json_not_html(store):
+    """Through the local org's own HTTP server, far beyond any server's request-line buffer."""
+    import threading
+
+    from gateway.localorg.server import LocalOrgServer
+
+    server = LocalOrgServer("127.0.0.1", 0, create_app(LocalOrgConfig(token="T"), store))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        soql = "SELECT Id FROM Account WHERE Name IN (" + ",".join(["'x'"] * 20_000) + ")"
+        response = requests.get(
+            f"http://127.0.0.1:{server.server_port}{V}/query", params={"q": soql}, headers=AUTH, timeout=30
+        )
+    finally:
+        server.server_close()
+    assert response.status_code == 414
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()[0]["errorCode"] == "REQUEST_URI_TOO_LONG"

@@ -126,3 +126,16 @@ def test_filter_at_the_depth_limit_is_answered(gateway):
     response = get(client, "not " * (depth // 2 * 2) + "(" * depth + "Name eq 'nobody'" + ")" * depth)
     assert response.status_code == 200
     assert response.get_json()["value"] == []
+
+
+def test_deep_filter_inside_a_batch_is_400_for_that_part(gateway):
+    client, source, store = gateway
+    deep = "(" * 500 + "Name eq 'x'" + ")" * 500
+    response = client.post(
+        "/odata/$batch",
+        json={"requests": [{"id": "1", "method": "GET", "url": f"Account?$filter={deep}"}]},
+    )
+    assert response.status_code == 200
+    (part,) = response.get_json()["responses"]
+    assert part["status"] == 400
+    assert part["body"]["error"]["code"] == "FilterTooDeep"
