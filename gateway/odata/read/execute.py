@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
-from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.errors import ODataError, bad_request, not_found
+from gateway.odata.http.resource_path import ResourcePath
+from gateway.odata.model.entities import EntitySet, Property
 from gateway.odata.read import search
 from gateway.odata.read.paging import PageState
-from gateway.odata.read.plan import ReadPlan, count_query, page_query, restrict, sort_values
+from gateway.odata.read.plan import (
+    ReadPlan,
+    count_query,
+    page_query,
+    property_query,
+    restrict,
+    sort_values,
+)
 from gateway.operation.context import note_rows
 from gateway.soql.printer import MAX_STATEMENT, StatementTooLong, print_soql
 from gateway.soql.syntax import Comparison, Condition, Field, Query
@@ -124,3 +134,25 @@ def read_entity(source: Source, plan: ReadPlan, key: Condition) -> dict | None:
     record = fetch_one(source, dataclasses.replace(plan.query, where=key, order_by=(), limit=1))
     note_rows(0 if record is None else 1)
     return record
+
+
+def read_property(
+    source: Source, entity_set: EntitySet, key: Condition, path: ResourcePath
+) -> tuple[Property, Any, str]:
+    """``Set('key')/Property``: the published property, its value in the keyed record and that record's Id
+    (one call).
+
+    400 for a name that is not a published property, or ``/$count`` after it; 404 when no record has the
+    key. Every face reads a single property through here and shapes the value its own way."""
+    prop = entity_set.property(path.member or "")
+    if prop is None:
+        raise bad_request(
+            f"'{path.member}' is not a published property or navigation of {entity_set.name}.",
+            target=path.member,
+        )
+    if path.count:
+        raise bad_request("$count applies to collections; this is a single property.")
+    record = fetch_one(source, property_query(entity_set, prop, key))
+    if record is None:
+        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
+    return prop, record.get(prop.name), record["Id"]

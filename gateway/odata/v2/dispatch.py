@@ -25,9 +25,9 @@ from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
 from gateway.odata.model.keys import key_condition, keyed_id
 from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
-from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page
+from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page, read_property
 from gateway.odata.read.paging import PageState
-from gateway.odata.read.plan import ReadPlan, plan_read, property_query, restrict
+from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.v2 import batch, writes
 from gateway.odata.v2 import metadata as v2_metadata
@@ -333,19 +333,8 @@ def _single(call: Call, entity_set: EntitySet, key: Comparison) -> Response:
 
 
 def _property(call: Call, entity_set: EntitySet, key: Condition, path: ResourcePath) -> Response:
-    prop = entity_set.property(path.member or "")
-    if prop is None:
-        raise bad_request(
-            f"'{path.member}' is not a published property or navigation of {entity_set.name}.",
-            target=path.member,
-        )
-    if path.count:
-        raise bad_request("$count applies to collections; this is a single property.")
     fmt = call.format(plain_text=path.raw_value)
-    record = fetch_one(call.source, property_query(entity_set, prop, key))
-    if record is None:
-        raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
-    value = record.get(prop.name)
+    prop, value, _ = read_property(call.source, entity_set, key, path)
     if path.raw_value:
         if value is None:
             return Response(status=204)

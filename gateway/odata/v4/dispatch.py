@@ -22,9 +22,9 @@ from gateway.odata.model.entities import EntitySet, NavigationProperty
 from gateway.odata.model.keys import key_condition, keyed_id
 from gateway.odata.read import paging
 from gateway.odata.read.bind import bind
-from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page
+from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page, read_property
 from gateway.odata.read.paging import PageState
-from gateway.odata.read.plan import ReadPlan, plan_read, property_query, restrict
+from gateway.odata.read.plan import ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.service import RequestContext
 from gateway.odata.v4 import batch, csdl, delta, writes
@@ -238,18 +238,8 @@ class _Read:
         return json_response(body, content_type=self.fmt.content_type, **headers)
 
     def property(self, entity_set: EntitySet, key: Condition, path: ResourcePath) -> Response:
-        prop = entity_set.property(path.member or "")
-        if prop is None:
-            raise bad_request(
-                f"'{path.member}' is not a published property or navigation of {entity_set.name}.",
-                target=path.member,
-            )
-        if path.count:
-            raise bad_request("$count applies to collections; this is a single property.")
-        record = fetch_one(self.ctx.source, property_query(entity_set, prop, key))
-        if record is None:
-            raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
-        value = odata_value(prop, record.get(prop.name), self.fmt)
+        prop, raw, record_id = read_property(self.ctx.source, entity_set, key, path)
+        value = odata_value(prop, raw, self.fmt)
         if value is None:
             return Response(status=204)
         if path.raw_value:
@@ -257,7 +247,7 @@ class _Read:
                 str(value).lower() if isinstance(value, bool) else str(value),
                 content_type="text/plain;charset=utf-8",
             )
-        body = self.context(f"{entity_set.name}{key_segment(record['Id'])}/{prop.name}")
+        body = self.context(f"{entity_set.name}{key_segment(record_id)}/{prop.name}")
         body["value"] = value
         return json_response(body, content_type=self.fmt.content_type)
 
