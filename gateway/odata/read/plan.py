@@ -205,14 +205,40 @@ def _after(key: OrderKey, value: Any) -> soql.Condition:
         return FALSE if key.descending else soql.Comparison(key.field, "!=", soql.NullLiteral())
     literal = _literal(key.property, value)
     if key.descending:
-        return disjunction(soql.Comparison(key.field, "<", literal), is_null)
+        smaller = soql.Comparison(key.field, "<", literal)
+        return disjunction(smaller, is_null) if _may_be_null(key) else smaller
     return soql.Comparison(key.field, ">", literal)
+
+
+def _may_be_null(key: OrderKey) -> bool:
+    """A field reached through a lookup is null when the lookup is, whatever its own nullability."""
+    return key.property.nullable or len(key.field.path) > 1
+
+
+def _leading_range(key: OrderKey, value: Any) -> soql.Condition | None:
+    """A range on the first key that every row after ``value`` satisfies, so an index can seek to the
+    page instead of scanning every row before it; None where no such range is exact or useful.
+
+    Ascending, nulls come first: after a value every row has ``k >= v``. Descending with nulls last: after
+    a value come smaller values *and the nulls*, so ``k <= v`` is exact only when the key cannot be null (a
+    field reached through a lookup can be, whatever its own nullability). Booleans have two values: no
+    range helps."""
+    if value is None or key.property.edm_type == "Edm.Boolean":
+        return None  # ascending: everything non-null follows; descending: the keyset already says = null
+    if not key.descending:
+        return soql.Comparison(key.field, ">=", _literal(key.property, value))
+    if _may_be_null(key):
+        return None
+    return soql.Comparison(key.field, "<=", _literal(key.property, value))
 
 
 def keyset_condition(order_keys: tuple[OrderKey, ...], last_values: tuple[Any, ...]) -> soql.Condition:
     """The rows strictly after the row whose sort values are ``last_values``, in ``order_keys`` order.
 
     For keys k1..kn: (k1 after v1) OR (k1 = v1 AND k2 after v2) OR ... The last key must be unique (Id).
+    In front of it, where one is exact, a range on k1 alone (``k1 >= v1 AND (...)``): a top-level OR
+    makes every database (SQLite, Salesforce's) read all the rows before the page, so page 250 would cost
+    250 times page 1.
     """
     if len(order_keys) != len(last_values):
         raise ValueError("one last value per order key")
@@ -220,7 +246,9 @@ def keyset_condition(order_keys: tuple[OrderKey, ...], last_values: tuple[Any, .
     for i, key in enumerate(order_keys):
         earlier_equal = [_equal(k, v) for k, v in zip(order_keys[:i], last_values[:i], strict=True)]
         branches.append(conjunction(*earlier_equal, _after(key, last_values[i])))
-    return disjunction(*branches)
+    exact = disjunction(*branches)
+    leading = _leading_range(order_keys[0], last_values[0]) if len(order_keys) > 1 else None
+    return exact if leading is None or exact == FALSE else conjunction(leading, exact)
 
 
 def property_query(entity_set: EntitySet, prop: Property, key: soql.Condition) -> soql.Query:

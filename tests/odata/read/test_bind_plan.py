@@ -363,8 +363,26 @@ def test_keyset_on_id_alone():
     assert keyset("Id", ("001A",)) == "Id > '001A'"
 
 
-def test_keyset_ascending_value():
-    assert keyset("Name", ("Acme", "001A")) == "Name > 'Acme' OR (Name = 'Acme' AND Id > '001A')"
+def test_keyset_ascending_value_leads_with_a_range_an_index_can_seek():
+    assert keyset("Name", ("Acme", "001A")) == (
+        "Name >= 'Acme' AND (Name > 'Acme' OR (Name = 'Acme' AND Id > '001A'))"
+    )
+    assert keyset("AnnualRevenue", (10.5, "001A")) == (  # nullable: the nulls came first, all served
+        "AnnualRevenue >= 10.5 AND (AnnualRevenue > 10.5 OR (AnnualRevenue = 10.5 AND Id > '001A'))"
+    )
+
+
+def test_keyset_descending_on_a_key_that_cannot_be_null_leads_with_a_range():
+    assert keyset("Name desc", ("Acme", "001A")) == (
+        "Name <= 'Acme' AND (Name < 'Acme' OR (Name = 'Acme' AND Id > '001A'))"
+    )
+
+
+def test_keyset_descending_on_a_lookup_path_keeps_its_nulls_and_no_range():
+    # Parent.Name cannot be null on a parent, but is null when there is no parent.
+    assert keyset("Parent/Name desc", ("P", "001A")) == (
+        "Parent.Name < 'P' OR Parent.Name = null OR (Parent.Name = 'P' AND Id > '001A')"
+    )
 
 
 def test_keyset_ascending_null_comes_first():
@@ -383,9 +401,9 @@ def test_keyset_descending_null_is_last():
 
 def test_keyset_typed_values():
     assert keyset("Founded__c, LastSeen__c desc", ("2024-01-31", "2024-03-01T12:00:00.000+0000", "001A")) == (
-        "Founded__c > 2024-01-31 OR (Founded__c = 2024-01-31 AND (LastSeen__c < 2024-03-01T12:00:00Z OR "
-        "LastSeen__c = null)) OR "
-        "(Founded__c = 2024-01-31 AND LastSeen__c = 2024-03-01T12:00:00Z AND Id > '001A')"
+        "Founded__c >= 2024-01-31 AND (Founded__c > 2024-01-31 OR (Founded__c = 2024-01-31 AND "
+        "(LastSeen__c < 2024-03-01T12:00:00Z OR LastSeen__c = null)) OR "
+        "(Founded__c = 2024-01-31 AND LastSeen__c = 2024-03-01T12:00:00Z AND Id > '001A'))"
     )
 
 
@@ -415,7 +433,7 @@ def test_sort_values_follow_parent_paths():
 def test_page_query_adds_keyset_and_limit():
     read = plan({"$select": "Name", "$filter": "Industry eq 'Banking'", "$orderby": "Name"})
     assert print_soql(page_query(read, ("Acme", "001A"), 201)) == (
-        "SELECT Id, Name, SystemModstamp FROM Account WHERE Industry = 'Banking' AND "
+        "SELECT Id, Name, SystemModstamp FROM Account WHERE Industry = 'Banking' AND Name >= 'Acme' AND "
         "(Name > 'Acme' OR (Name = 'Acme' AND Id > '001A')) ORDER BY Name ASC, Id ASC LIMIT 201"
     )
     assert print_soql(page_query(read, limit=5)).endswith(
