@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from gateway.odata.http.errors import ODataError
 from gateway.odata.http.resource_path import KeyPredicate
 from gateway.odata.model.entities import EntitySet, Property
-from gateway.odata.model.keys import is_salesforce_id, key_condition, key_property, keyed_id
+from gateway.odata.model.keys import _checksum, is_salesforce_id, key_condition, key_property, keyed_id
 from gateway.soql.printer import print_condition
 
 ACCOUNT = EntitySet(
@@ -34,7 +34,8 @@ def test_salesforce_ids_are_15_or_18_letters_and_digits():
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=20))
 def test_the_id_rule_matches_its_definition(text):
-    expected = len(text) in (15, 18) and all(c.isascii() and c.isalnum() for c in text)
+    well_formed = len(text) in (15, 18) and all(c.isascii() and c.isalnum() for c in text)
+    expected = well_formed and (len(text) == 15 or text[15:].upper() == _checksum(text[:15]))
     assert is_salesforce_id(text) == expected
 
 
