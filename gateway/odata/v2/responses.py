@@ -7,7 +7,6 @@ parts go through exactly the same code as top-level requests.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.json_body import dump_json
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.http.source_errors import odata_error_from_source
 from gateway.odata.model.entities import Model
@@ -63,8 +63,7 @@ class Call:
 
 
 def json_response(body: Any, status: int = 200, **headers: str) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    response = Response(text, status=status, content_type=JSON_TYPE)
+    response = Response(dump_json(body), status=status, content_type=JSON_TYPE)
     response.headers.update(headers)
     return response
 

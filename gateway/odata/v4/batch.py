@@ -29,6 +29,7 @@ from werkzeug.datastructures import Headers
 
 from gateway.odata.http import multipart
 from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.json_body import dump_json
 from gateway.odata.http.request import ODataRequest, batch_part_resource
 from gateway.odata.http.request_body import limit_in, parse_json
 from gateway.odata.http.resource_path import key_segment
@@ -167,7 +168,7 @@ def _success(
     if fmt.metadata != "none":
         body["@odata.context"] = f"{root}$metadata#{op.entity_set.name}/$entity"
     body.update(shaper.shape(record))
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = dump_json(body)
     headers.update({"Content-Type": fmt.content_type, "OData-Version": ODATA_VERSION})
     return SubResponse(201, headers, data)
 
@@ -336,8 +337,7 @@ def _json_batch(ctx: RequestContext, outer: ODataRequest, respond: Responder) ->
                 if s.group:
                     failed.add(s.group)
             results.append(_json_response_item(s, r))
-    text = json.dumps({"responses": results}, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=200, content_type="application/json")
+    return Response(dump_json({"responses": results}), status=200, content_type="application/json")
 
 
 # --- entry point ----------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -10,6 +9,7 @@ from flask import Response, has_request_context, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.json_body import dump_json
 from gateway.odata.http.request_body import body_too_large, limit_in
 from gateway.odata.http.source_errors import odata_error_from_source
 
@@ -22,8 +22,7 @@ ODATA_JSON = "application/json;odata.metadata=minimal"
 def json_response(
     body: Any, status: int = 200, content_type: str = "application/json", **headers: str
 ) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    response = Response(text, status=status, content_type=content_type)
+    response = Response(dump_json(body), status=status, content_type=content_type)
     response.headers.update(headers)
     return response
 
