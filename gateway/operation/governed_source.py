@@ -29,6 +29,7 @@ from gateway.operation.context import CallBudgetExceeded
 from gateway.operation.governor import ApiUsage
 from gateway.operation.result_cache import ResultCache, read_dependencies, write_dependencies
 from gateway.source.connection import parse_limit_info
+from gateway.source.transport import TransportTimeout
 
 _SOBJECT_IN_URL = re.compile(r"/sobjects/([A-Za-z0-9_]+)")
 
@@ -41,9 +42,9 @@ class GovernedSource:
         self.cache = cache
         self.usage = usage or ApiUsage()
         self.coalescer = Coalescer()
-        session = getattr(source, "session", None)
-        if session is not None:  # a test double or a wrapper without one: reads still coalesce and cache
-            _instrument(session, self.usage)
+        observe = getattr(source, "add_call_observer", None)
+        if observe is not None:  # a test double or a wrapper without one: reads still coalesce and cache
+            observe(_Accounting(self.usage))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -153,47 +154,42 @@ def _types_of(records: list) -> set[str] | None:
     return names
 
 
-def _instrument(session: requests.Session, usage: ApiUsage) -> None:
-    """Put the request record's accounting around every HTTP call of the connection's session."""
-    if getattr(session, "_gateway_instrumented", False):
-        return
-    send = session.send
+class _Accounting:
+    """The request record's accounting around every API call of the connection (its call observer)."""
 
-    def governed_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        parts = urlsplit(request.url or "")
-        if parts.path.startswith("/services/oauth2/"):
-            return send(request, **kwargs)
+    def __init__(self, usage: ApiUsage):
+        self.usage = usage
+
+    def before_call(self, url: str) -> None:
         record = context.current()
         if record is not None:
             record.before_call()
-        try:
-            response = send(request, **kwargs)
-        except requests.RequestException as error:
-            if record is not None:
-                code = "TIMEOUT" if isinstance(error, requests.Timeout) else "UNREACHABLE"
-                record.note_source_error(parts.hostname, None, code, str(error)[:500])
-            raise
-        usage.observe(parse_limit_info(response.headers.get("Sforce-Limit-Info", "")))
+
+    def after_call(self, url: str, status: int, headers: Any, body: bytes) -> None:
+        self.usage.observe(parse_limit_info(headers.get("Sforce-Limit-Info", "")))
+        record = context.current()
         if record is not None:
-            record.note_api_call(usage.get())
-            if response.status_code >= 400:
-                code, message = _salesforce_error(response)
-                record.note_source_error(parts.hostname, response.status_code, code, message)
-        return response
+            record.note_api_call(self.usage.get())
+            if status >= 400:
+                code, message = _salesforce_error(status, body)
+                record.note_source_error(urlsplit(url).hostname, status, code, message)
 
-    session.send = governed_send  # type: ignore[method-assign]
-    session._gateway_instrumented = True  # type: ignore[attr-defined]
+    def call_failed(self, url: str, error: Exception) -> None:
+        record = context.current()
+        if record is not None:
+            code = "TIMEOUT" if isinstance(error, requests.Timeout | TransportTimeout) else "UNREACHABLE"
+            record.note_source_error(urlsplit(url).hostname, None, code, str(error)[:500])
 
 
-def _salesforce_error(response: requests.Response) -> tuple[str, str]:
+def _salesforce_error(status: int, body: bytes) -> tuple[str, str]:
     """The first ``errorCode``/``message`` of a Salesforce error body (or the status and some text)."""
     try:
-        body = response.json()
+        parsed = json.loads(body)
     except ValueError:
-        return f"HTTP_{response.status_code}", response.text[:300]
-    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else body
+        return f"HTTP_{status}", body.decode("utf-8", "replace")[:300]
+    first = parsed[0] if isinstance(parsed, list) and parsed and isinstance(parsed[0], dict) else parsed
     if isinstance(first, dict):
-        return str(first.get("errorCode") or first.get("error") or f"HTTP_{response.status_code}"), str(
+        return str(first.get("errorCode") or first.get("error") or f"HTTP_{status}"), str(
             first.get("message") or first.get("error_description") or ""
         )[:500]
-    return f"HTTP_{response.status_code}", str(body)[:300]
+    return f"HTTP_{status}", str(parsed)[:300]

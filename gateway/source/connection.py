@@ -24,14 +24,22 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 import jwt
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError as SimpleSalesforceError
 
+from gateway.source.transport import (
+    PooledTransport,
+    TransportFailure,
+    TransportTimeout,
+    WsgiTransport,
+    environment_ca_bundle,
+)
 from gateway.source.wsgi_transport import WsgiAdapter, WsgiApp
 
 DEFAULT_API_VERSION = "59.0"
@@ -186,16 +194,42 @@ class PlainHttpAdapter(HTTPAdapter):
         return super().send(plain, *args, **kwargs)
 
 
-class _TimeoutSession(requests.Session):
-    """A session with a default timeout on every request (requests has none)."""
+class _ObservedSession(requests.Session):
+    """The requests session under simple-salesforce: a default timeout (requests has none), the proxy and
+    CA settings read once per origin instead of on every call (``trust_env`` off), and every call reported
+    to the connection's accounting."""
 
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, connection: SourceConnection):
         super().__init__()
+        self.trust_env = False
+        self.verify = environment_ca_bundle()
         self.default_timeout = timeout
+        self._connection = connection
+        self._proxies: dict[str, dict[str, str]] = {}
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
+        kwargs.setdefault("proxies", self._proxies_for(str(url)))
         return super().request(method, url, *args, **kwargs)
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        proxies = self._proxies.get(origin)
+        if proxies is None:
+            proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
+        return proxies
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        url = request.url or ""
+        self._connection._before_call(url)
+        try:
+            response = super().send(request, **kwargs)
+        except requests.RequestException as error:
+            self._connection._call_failed(url, error)
+            raise
+        self._connection._after_call(url, response.status_code, response.headers, response.content)
+        return response
 
 
 def parse_limit_info(header: str) -> tuple[int, int] | None:
@@ -229,9 +263,10 @@ class SourceConnection:
             raise SourceConfigError("no access token and no grant to obtain one")
         self.credentials = credentials
         self._in_process = wsgi_app is not None
-        self.session = _TimeoutSession(credentials.timeout)
-        self.session.hooks["response"].append(self._on_response)
+        self._observers: tuple[Any, ...] = ()
+        self.session = _ObservedSession(credentials.timeout, self)
         self._wsgi_app = wsgi_app
+        self._transport = WsgiTransport(wsgi_app) if wsgi_app else PooledTransport(credentials.timeout)
         self._mounted: set[str] = set()
         self._lock = threading.RLock()
         self._api_calls = 0
@@ -329,13 +364,33 @@ class SourceConnection:
 
     # ----- accounting -------------------------------------------------------------------------
 
-    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        if urlsplit(response.request.url or "").path.startswith("/services/oauth2/"):
+    def add_call_observer(self, observer: Any) -> None:
+        """Report every API call this connection sends, on either path (OAuth token calls excluded), to
+        ``observer.before_call(url)`` (it may raise to stop the call), ``after_call(url, status, headers,
+        body)`` and ``call_failed(url, error)`` (no answer: timeout, unreachable)."""
+        with self._lock:
+            if observer not in self._observers:
+                self._observers = (*self._observers, observer)
+
+    def _before_call(self, url: str) -> None:
+        if not _is_token_call(url):
+            for observer in self._observers:
+                observer.before_call(url)
+
+    def _after_call(self, url: str, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        if _is_token_call(url):
             return
-        usage = parse_limit_info(response.headers.get("Sforce-Limit-Info", ""))
+        usage = parse_limit_info(headers.get("Sforce-Limit-Info", ""))
         with self._lock:
             self._api_calls += 1
             self._api_usage = _later_usage(self._api_usage, usage)
+        for observer in self._observers:
+            observer.after_call(url, status, headers, body)
+
+    def _call_failed(self, url: str, error: Exception) -> None:
+        if not _is_token_call(url):
+            for observer in self._observers:
+                observer.call_failed(url, error)
 
     @property
     def api_calls(self) -> int:
@@ -484,11 +539,12 @@ class SourceConnection:
     # ----- calling ------------------------------------------------------------------------------
 
     def _call(self, operation: Callable[[Salesforce], Any]) -> Any:
-        """Run one simple-salesforce call; on INVALID_SESSION_ID renew the session and retry once."""
+        """Run one call with the current session (a simple-salesforce call, or ``_send`` with its session
+        Id); on INVALID_SESSION_ID renew the session and retry once."""
         client = self._salesforce()
         try:
             return operation(client)
-        except SimpleSalesforceError as error:
+        except (SimpleSalesforceError, ErrorAnswer) as error:
             renewable = self.credentials.grant is not None or bool(self._refresh_token)
             if self._user_token and _is_invalid_session(error):
                 raise InvalidAccessToken(401, "INVALID_SESSION_ID", "Session expired or invalid") from error
@@ -499,24 +555,56 @@ class SourceConnection:
         self._reauthenticate(client)
         try:
             return operation(self._salesforce())
-        except SimpleSalesforceError as error:
+        except (SimpleSalesforceError, ErrorAnswer) as error:
             raise _source_error(error) from error
         except requests.RequestException as error:
             raise _transport_error(error) from error
+
+    def _lean(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """A hot call (queries, collections) on the lean transport: the answer's JSON, None when empty."""
+        return self._call(lambda sf: self._send(sf.session_id, method, path, body, headers))
+
+    def _send(self, token: str, method: str, path: str, body: Any, headers: Mapping[str, str] | None) -> Any:
+        parts = urlsplit(self._instance_url or "")
+        url = f"{parts.scheme}://{parts.netloc}{path}"
+        sent = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Accept-Encoding": "gzip"}
+        data = None
+        if body is not None:
+            data = orjson.dumps(body, default=str, option=_PASSTHROUGH)
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        self._before_call(url)
+        try:
+            answer = self._transport.request(method, url, sent, data)
+        except TransportTimeout as error:
+            self._call_failed(url, error)
+            raise SourceTimeout(504, "TIMEOUT", f"the org did not answer in time: {error}") from error
+        except TransportFailure as error:
+            self._call_failed(url, error)
+            raise SourceError(503, "UNREACHABLE", f"cannot reach the org: {error}") from error
+        self._after_call(url, answer.status, answer.headers, answer.body)
+        if answer.status >= 300:
+            raise ErrorAnswer(answer.status, _content(answer.body))
+        try:
+            return decode_json(answer.body) if answer.body else None
+        except ValueError:  # a proxy's page, a truncated body: never a 500
+            raise SourceError(502, "UNEXPECTED_RESPONSE", "the org's answer is not JSON") from None
 
     def query(self, soql: str, batch_size: int | None = None) -> dict:
         """The first batch of a SOQL query, as the REST API returns it."""
         if self._too_long_for_a_url(soql, "query"):
             return self._query_in_body(soql, "query", batch_size)
-        headers = _query_options(batch_size)
-        return _query_result(self._call(lambda sf: sf.query(soql, headers=headers)))
+        path = f"{self.data_path()}/query/?q={quote_plus(soql)}"
+        return _query_result(self._lean("GET", path, None, _query_options(batch_size)))
 
     def query_all(self, soql: str, batch_size: int | None = None) -> dict:
         """The first batch of a queryAll (deleted records included)."""
         if self._too_long_for_a_url(soql, "queryAll"):
             return self._query_in_body(soql, "queryAll", batch_size)
-        headers = _query_options(batch_size)
-        return _query_result(self._call(lambda sf: sf.query(soql, include_deleted=True, headers=headers)))
+        path = f"{self.data_path()}/queryAll/?q={quote_plus(soql)}"
+        return _query_result(self._lean("GET", path, None, _query_options(batch_size)))
 
     def _too_long_for_a_url(self, soql: str, resource: str) -> bool:
         return len(f"{self.data_path()}/{resource}/?q={quote_plus(soql)}") > MAX_QUERY_URI
@@ -549,10 +637,7 @@ class SourceConnection:
 
         The batch size is a per-request preference, so it is sent again with every batch.
         """
-        headers = _query_options(batch_size)
-        return _query_result(
-            self._call(lambda sf: sf.query_more(next_records_url, identifier_is_url=True, headers=headers))
-        )
+        return _query_result(self._lean("GET", next_records_url, None, _query_options(batch_size)))
 
     def query_records(self, soql: str, batch_size: int | None = None, include_deleted: bool = False):
         """Every record of a query, fetching batch after batch by ``nextRecordsUrl``."""
@@ -620,22 +705,18 @@ class SourceConnection:
     def composite(self, method: str, records: list, all_or_none: bool = False) -> list:
         """sObject Collections: POST creates, PATCH updates ``records``; DELETE deletes Ids ``records``."""
         method = method.upper()
+        path = f"{self.data_path()}/composite/sobjects"
         if method == "DELETE":
-            params = {"ids": ",".join(records), "allOrNone": str(all_or_none).lower()}
-            answer = self._call(lambda sf: sf.restful("composite/sobjects", method="DELETE", params=params))
-            return _expect(list, answer, "collection")
-        body = _json({"allOrNone": all_or_none, "records": records})
-        return _expect(
-            list,
-            self._call(lambda sf: sf.restful("composite/sobjects", method=method, data=body)),
-            "collection",
-        )
+            query = urlencode({"ids": ",".join(records), "allOrNone": str(all_or_none).lower()})
+            return _expect(list, self._lean("DELETE", f"{path}?{query}"), "collection")
+        body = {"allOrNone": all_or_none, "records": records}
+        return _expect(list, self._lean(method, path, body), "collection")
 
     def composite_upsert(self, name: str, field: str, records: list, all_or_none: bool = False) -> list:
         """sObject Collections upsert by the external ID ``field`` (up to 200 records) → result entries."""
-        body = _json({"allOrNone": all_or_none, "records": records})
-        path = f"composite/sobjects/{quote(name)}/{quote(field)}"
-        return _expect(list, self._call(lambda sf: sf.restful(path, method="PATCH", data=body)), "collection")
+        path = f"{self.data_path()}/composite/sobjects/{quote(name)}/{quote(field)}"
+        body = {"allOrNone": all_or_none, "records": records}
+        return _expect(list, self._lean("PATCH", path, body), "collection")
 
     def composite_request(self, subrequests: list[dict], all_or_none: bool = False) -> dict:
         """The Composite resource: up to 25 subrequests in one API call → ``{"compositeResponse": [...]}``.
@@ -643,10 +724,8 @@ class SourceConnection:
         Each subrequest is ``{"method", "url", "referenceId", "body"?}``; ``url`` is a path that starts
         with ``data_path()``.
         """
-        body = _json({"allOrNone": all_or_none, "compositeRequest": subrequests})
-        return _expect(
-            dict, self._call(lambda sf: sf.restful("composite", method="POST", data=body)), "composite"
-        )
+        body = {"allOrNone": all_or_none, "compositeRequest": subrequests}
+        return _expect(dict, self._lean("POST", f"{self.data_path()}/composite", body), "composite")
 
     def data_path(self) -> str:
         """``/services/data/vXX.X``: the prefix of the REST paths of this connection's API version."""
@@ -682,7 +761,41 @@ def _json(values: Any) -> str:
     return json.dumps(values, default=str)
 
 
-def _is_invalid_session(error: SimpleSalesforceError) -> bool:
+class ErrorAnswer(Exception):
+    """An error status from the lean transport, shaped as simple-salesforce's errors: status, content."""
+
+    def __init__(self, status: int, content: Any):
+        super().__init__(status)
+        self.status = status
+        self.content = content
+
+
+# datetimes and dataclasses go to ``default=str`` as json.dumps(default=str) sent them
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def decode_json(body: bytes) -> Any:
+    """The org's JSON answer (orjson; the standard library for what orjson refuses and json accepts,
+    such as lone surrogate escapes), so every answer decodes exactly as before."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+def _content(body: bytes) -> Any:
+    """An error answer's body: its JSON, else its text (as simple-salesforce keeps it)."""
+    try:
+        return decode_json(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+def _is_token_call(url: str) -> bool:
+    return urlsplit(url).path.startswith("/services/oauth2/")
+
+
+def _is_invalid_session(error: SimpleSalesforceError | ErrorAnswer) -> bool:
     return error.status == 401 and _first_error(error.content).get("errorCode") == "INVALID_SESSION_ID"
 
 
@@ -694,7 +807,7 @@ def _first_error(content: Any) -> dict:
     return {}
 
 
-def _source_error(error: SimpleSalesforceError) -> SourceError:
+def _source_error(error: SimpleSalesforceError | ErrorAnswer) -> SourceError:
     """simple-salesforce's exception → SourceError with the first entry of Salesforce's error list."""
     content = error.content
     if error.status == 300:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
 from requests import PreparedRequest, Response
@@ -41,39 +41,57 @@ class WsgiAdapter(BaseAdapter):
         cert: object = None,
         proxies: object = None,
     ) -> Response:
-        environ = build_environ(request)
-        captured: dict = {}
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable:
-            captured["status"] = status
-            captured["headers"] = headers
-            return lambda chunk: captured.setdefault("written", []).append(chunk)
-
-        result = self.app(environ, start_response)
-        try:
-            body = b"".join(captured.get("written", [])) + b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return build_response(request, captured["status"], captured["headers"], body, self)
+        status, headers, body = _run(self.app, build_environ(request))
+        return build_response(request, status, headers, body, self)
 
     def close(self) -> None:
         pass
 
 
+def _run(app: WsgiApp, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Call the app once: its status line, headers and whole body."""
+    captured: dict = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable:
+        captured["status"] = status
+        captured["headers"] = headers
+        return lambda chunk: captured.setdefault("written", []).append(chunk)
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(captured.get("written", [])) + b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return captured["status"], captured["headers"], body
+
+
+def call_wsgi(
+    app: WsgiApp, method: str, url: str, headers: Mapping[str, str], body: bytes
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request to the app without requests in between: status code, headers, body."""
+    status, answer_headers, data = _run(app, environ_for(method, url, headers.items(), body))
+    return int(status.partition(" ")[0]), answer_headers, data
+
+
 def build_environ(request: PreparedRequest) -> dict:
     """The WSGI environ (PEP 3333) for one prepared request."""
-    url = urlsplit(request.url or "")
     body = request.body or b""
     if isinstance(body, str):
         body = body.encode("utf-8")
     elif not isinstance(body, bytes):
         # A file-like or generator body: read it whole, as a server would before calling the app.
         body = body.read() if hasattr(body, "read") else b"".join(body)
+    return environ_for(request.method or "GET", request.url or "", request.headers.items(), body)
+
+
+def environ_for(method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes) -> dict:
+    """The WSGI environ (PEP 3333) for a request to the absolute URL ``target``."""
+    url = urlsplit(target)
     default_port = "443" if url.scheme == "https" else "80"
     environ = {
-        "REQUEST_METHOD": (request.method or "GET").upper(),
+        "REQUEST_METHOD": method.upper(),
         "SCRIPT_NAME": "",
         # WSGI wants the percent-decoded path as latin-1 text of its UTF-8 bytes.
         "PATH_INFO": unquote(url.path or "/", encoding="latin-1"),
@@ -91,7 +109,7 @@ def build_environ(request: PreparedRequest) -> dict:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
-    for name, value in request.headers.items():
+    for name, value in headers:
         key = name.upper().replace("-", "_")
         if key not in _UNPREFIXED_HEADERS:
             key = "HTTP_" + key

@@ -379,10 +379,12 @@ def test_api_usage_never_goes_backwards_when_answers_arrive_out_of_order(org):
     first = conn.session.get(url, headers=headers)
     second = conn.session.get(url, headers=headers)
     assert (first.headers["Sforce-Limit-Info"], conn.api_usage) == ("api-usage=1/15000", (2, 15000))
-    conn._on_response(first)  # the first answer handled last, as a slow thread would
+    conn._after_call(
+        url, 200, first.headers, first.content
+    )  # the first answer handled last, as a slow thread would
     assert conn.api_usage == (2, 15000)
     second.headers["Sforce-Limit-Info"] = "api-usage=1/20"  # the limit was changed: the new one counts
-    conn._on_response(second)
+    conn._after_call(url, 200, second.headers, second.content)
     assert conn.api_usage == (1, 20)
 
 
