@@ -46,6 +46,9 @@ MAX_BATCH_REQUESTS = 1000
 Responder = Callable[[RequestContext, ODataRequest], Response]
 
 
+_NO_DOCUMENT = object()
+
+
 @dataclass
 class SubRequest:
     id: str | None  # JSON id, or the Content-ID of a multipart part
@@ -55,6 +58,13 @@ class SubRequest:
     body: bytes
     group: str | None = None  # atomicity group / change set
     depends_on: tuple[str, ...] = ()
+    document: Any = _NO_DOCUMENT  # a JSON batch body already decoded: kept, not encoded and parsed again
+
+    def payload(self) -> bytes:
+        """The body as bytes (a decoded JSON body is encoded only when a pipeline request needs it)."""
+        if self.document is _NO_DOCUMENT:
+            return self.body
+        return json.dumps(self.document).encode("utf-8")
 
 
 @dataclass
@@ -62,6 +72,10 @@ class SubResponse:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    document: Any = None  # a JSON body as built, when there is one: a JSON batch embeds it as it is
+
+    def data(self) -> bytes:
+        return self.body if self.document is None else dump_json(self.document)
 
 
 def _error_response(error: ODataError) -> SubResponse:
@@ -94,7 +108,7 @@ def _dispatch(ctx: RequestContext, outer: ODataRequest, sub: SubRequest, respond
         check_max_version(headers)
         encoding = headers.get("Content-Encoding")
         limit = limit_in(flask.request.environ)
-        body = decode_content_encoding(sub.body, encoding, limit) if encoding else sub.body
+        body = decode_content_encoding(sub.body, encoding, limit) if encoding else sub.payload()
     except ODataError as error:
         return _error_response(error)
     request = ODataRequest.from_relative_url(sub.method, resource, headers, body, outer.service_root)
@@ -116,8 +130,11 @@ def _run_change_set(
         for index, sub in enumerate(subs):
             try:
                 resource = _resource_of(sub.url, outer)
+                entity = None if sub.document is _NO_DOCUMENT else sub.document
                 operations.append(
-                    changeset.compile_operation(model, sub.method, resource, Headers(sub.headers), sub.body)
+                    changeset.compile_operation(
+                        model, sub.method, resource, Headers(sub.headers), sub.body, entity=entity
+                    )
                 )
             except ODataError as error:
                 return _failed_change_set(subs, index, error)
@@ -131,8 +148,9 @@ def _run_change_set(
     if outcome.error is not None:
         return _failed_change_set(subs, outcome.failed_index, outcome.error)
     responses = []
+    shapers: dict[tuple, tuple[JsonFormat, Shaper]] = {}  # built once per kind of answer, not per record
     for sub, op, record_id, created in zip(subs, operations, outcome.ids, outcome.created, strict=True):
-        responses.append(_success(ctx, outer, sub, op, record_id or "", created))
+        responses.append(_success(ctx, outer, sub, op, record_id or "", created, shapers))
     return responses, None
 
 
@@ -143,6 +161,7 @@ def _success(
     op: changeset.ChangeOperation,
     record_id: str,
     created: bool,
+    shapers: dict[tuple, tuple[JsonFormat, Shaper]],
 ) -> SubResponse:
     if not created:
         return SubResponse(204)
@@ -154,23 +173,24 @@ def _success(
         return SubResponse(204, headers)
     # The entity as written (key + the values sent), without a read back, so the change set stays one call;
     # shaped as the request asked ($format or Accept: metadata level, IEEE754Compatible), like any read.
-    part = ODataRequest.from_relative_url(
-        sub.method, _resource_of(sub.url, outer), Headers(sub.headers), b"", root
-    )
-    try:
-        fmt = json_format(part.args, part.headers.get("Accept"))
-    except ODataError:
-        fmt = JsonFormat()  # already written: answer in the default format rather than fail
     record = {"Id": record_id, **{k: v for k, v in op.record.items() if k != "attributes"}}
     select = tuple(name for name in op.entity_set.properties if name in record)
-    shaper = Shaper.build(op.entity_set, select, (), fmt, root, ctx.model().namespace)
+    key = (op.entity_set.name, urlsplit(sub.url).query, sub.headers.get("accept"), select)
+    if key not in shapers:
+        resource = _resource_of(sub.url, outer)
+        part = ODataRequest.from_relative_url(sub.method, resource, Headers(sub.headers), b"", root)
+        try:
+            fmt = json_format(part.args, part.headers.get("Accept"))
+        except ODataError:
+            fmt = JsonFormat()  # already written: answer in the default format rather than fail
+        shapers[key] = (fmt, Shaper.build(op.entity_set, select, (), fmt, root, ctx.model().namespace))
+    fmt, shaper = shapers[key]
     body: dict[str, Any] = {}
     if fmt.metadata != "none":
         body["@odata.context"] = f"{root}$metadata#{op.entity_set.name}/$entity"
     body.update(shaper.shape(record))
-    data = dump_json(body)
     headers.update({"Content-Type": fmt.content_type, "OData-Version": ODATA_VERSION})
-    return SubResponse(201, headers, data)
+    return SubResponse(201, headers, document=body)
 
 
 def _failed_change_set(
@@ -216,10 +236,10 @@ def _multipart_batch(
             continue
         responses, failure = _run_change_set(ctx, outer, subs)
         if failure is not None:
-            out.append(multipart.HttpResponsePart(failure.status, failure.headers, failure.body))
+            out.append(multipart.HttpResponsePart(failure.status, failure.headers, failure.data()))
             continue
         parts = [
-            multipart.HttpResponsePart(r.status, r.headers, r.body, s.id)
+            multipart.HttpResponsePart(r.status, r.headers, r.data(), s.id)
             for s, r in zip(subs, responses, strict=True)
         ]
         out.append(multipart.write_change_set(parts))
@@ -238,6 +258,7 @@ def _json_requests(body: bytes) -> list[SubRequest]:
     _check_size(len(items))
     subs: list[SubRequest] = []
     seen_ids: set[str] = set()
+    seen_groups: set[str] = set()
     closed_groups: set[str] = set()
     for position, item in enumerate(items):
         where = f"requests[{position}]"
@@ -259,9 +280,8 @@ def _json_requests(body: bytes) -> list[SubRequest]:
         depends = item.get("dependsOn") or []
         if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
             raise bad_request(f"{where}: dependsOn must be an array of request ids or atomicity groups.")
-        known = seen_ids | {s.group for s in subs if s.group}
         for dependency in depends:
-            if dependency not in known:
+            if dependency not in seen_ids and dependency not in seen_groups:
                 raise bad_request(f"{where}: dependsOn '{dependency}' is not an earlier request or group.")
         headers = item.get("headers") or {}
         if not isinstance(headers, dict):
@@ -274,17 +294,22 @@ def _json_requests(body: bytes) -> list[SubRequest]:
                     target=where,
                 )
         raw = item.get("body")
+        data, document = b"", _NO_DOCUMENT
         if raw is None:
-            data = b""
+            pass
         elif isinstance(raw, str) and not headers.get("content-type", "json").lower().startswith(
             "application/json"
         ):
             data = raw.encode("utf-8")
         else:
-            data = json.dumps(raw).encode("utf-8")
+            document = raw
             headers.setdefault("content-type", "application/json")
         seen_ids.add(request_id)
-        subs.append(SubRequest(request_id, method.upper(), url, headers, data, group, tuple(depends)))
+        if group:
+            seen_groups.add(group)
+        subs.append(
+            SubRequest(request_id, method.upper(), url, headers, data, group, tuple(depends), document)
+        )
     return subs
 
 
@@ -296,7 +321,9 @@ def _json_response_item(sub: SubRequest, response: SubResponse) -> dict:
     headers = {k.lower(): v for k, v in response.headers.items() if k.lower() != "odata-version"}
     if headers:
         item["headers"] = headers
-    if response.body:
+    if response.document is not None:
+        item["body"] = response.document
+    elif response.body:
         if headers.get("content-type", "").startswith("application/json"):
             item["body"] = json.loads(response.body)
         else:

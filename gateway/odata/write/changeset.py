@@ -82,11 +82,13 @@ def compile_operation(
     headers: Mapping[str, str],
     body: bytes,
     parse_body: BodyParser = json_entity,
+    entity: Any = None,
 ) -> ChangeOperation:
     """Check one change-set request (``resource``: the URL path after the service root, undecoded).
 
     ``parse_body`` turns the raw body (with its ``Content-Type``) into an OData JSON-shaped entity: the V2
-    face passes its own, for JSON verbose and Atom."""
+    face passes its own, for JSON verbose and Atom. ``entity`` is a body already decoded from JSON (a JSON
+    batch part), used instead of ``body``."""
     method = effective_method(method, headers)
     if method == "GET":
         raise bad_request("A change set may only contain writes; send GET requests outside change sets.")
@@ -120,7 +122,7 @@ def compile_operation(
         if path.key is not None:
             raise ODataError(405, "MethodNotAllowed", "POST creates in an entity set, not on an entity.")
         payload.check_method_allowed(model, entity_set, "create")
-        values = _convert(model, entity_set, body, "create", parse_body, content_type).values
+        values = _convert(model, entity_set, body, "create", parse_body, content_type, entity).values
         return ChangeOperation("create", entity_set, {"attributes": sobject, **values}, minimal=minimal)
     if path.key is None:
         raise ODataError(
@@ -131,7 +133,7 @@ def compile_operation(
         if method == "DELETE":
             raise not_implemented("Delete by external ID is not supported inside a change set; use the Id.")
         payload.check_method_allowed(model, entity_set, "upsert")
-        values = _convert(model, entity_set, body, "upsert", parse_body, content_type).values
+        values = _convert(model, entity_set, body, "upsert", parse_body, content_type, entity).values
         values = {k: v for k, v in values.items() if k.lower() != prop.name.lower()}
         record = {"attributes": sobject, **values, prop.name: path.key.value}
         return ChangeOperation("upsert", entity_set, record, prop.name, minimal)
@@ -141,7 +143,7 @@ def compile_operation(
         return ChangeOperation("delete", entity_set, record_id)
     operation = "replace" if method == "PUT" else "update"
     payload.check_method_allowed(model, entity_set, operation)
-    checked = _convert(model, entity_set, body, operation, parse_body, content_type)
+    checked = _convert(model, entity_set, body, operation, parse_body, content_type, entity)
     if checked.read_only:
         names = ", ".join(sorted(checked.read_only))
         raise not_implemented(
@@ -160,8 +162,12 @@ def _convert(
     operation: Any,
     parse_body: BodyParser,
     content_type: str | None,
+    decoded: Any = None,
 ) -> payload.WritePayload:
-    entity = parse_body(body, content_type, entity_set)
+    if decoded is not None:
+        entity = payload.entity_from_json(decoded)
+    else:
+        entity = parse_body(body, content_type, entity_set)
     for key, value in entity.items():
         if key.endswith("@odata.bind") and isinstance(value, str) and value.startswith("$"):
             raise not_implemented(
