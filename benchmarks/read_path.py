@@ -126,9 +126,7 @@ def main() -> None:
             str(Path(__file__).resolve().parent.parent),
             "wsgi:app",
         ]
-        gateway_process, url = start(
-            command, r"Listening at: (http://\S+)", env
-        )
+        gateway_process, url = start(command, r"Listening at: (http://\S+)", env)
         gateway_root = url + "/odata/"
     else:
         gateway_process, gateway_root = start(

@@ -106,8 +106,10 @@ def install(
     app.config.update(
         COMPRESS_MIMETYPES=COMPRESSED_TYPES,
         COMPRESS_ALGORITHM=["br", "gzip", "deflate"],
-        COMPRESS_BR_LEVEL=4,
-        COMPRESS_LEVEL=6,
+        # The fastest levels: a 200-row page (55 kB) costs gzip 6 1.4 ms, brotli 4 0.8 ms, as much as all the
+        # rest of the gateway's work on it; gzip 1 takes 0.5 ms and brotli 1 0.4 ms for 10-15 % more bytes.
+        COMPRESS_BR_LEVEL=1,
+        COMPRESS_LEVEL=1,
         COMPRESS_MIN_SIZE=500,
     )
     Compress(app)
