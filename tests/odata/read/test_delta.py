@@ -61,7 +61,10 @@ def test_page_queries_one_window_same_order_same_limit():
     assert delta.page_queries(plan(), delta.Window(None), 10).matching is None
     assert delta.page_queries(plan(), delta.Window(None), 10).changes.where is None
     later = delta.page_queries(plan(), delta.Window(T, after=(sf_stamp(T), "001000000000001AAA")), 5)
-    keyset = "SystemModstamp > 2026-12-01T08:00:00Z OR (SystemModstamp = 2026-12-01T08:00:00Z AND Id > "
+    keyset = (  # led by a range on the stamp, so the org seeks through its index
+        "SystemModstamp >= 2026-12-01T08:00:00Z AND (SystemModstamp > 2026-12-01T08:00:00Z OR "
+        "(SystemModstamp = 2026-12-01T08:00:00Z AND Id > "
+    )
     assert "WHERE " + keyset in print_soql(later.changes)
     biggest = delta.Window(T, tuple(delta.Seen(T, bytes([n]) * 6) for n in range(delta.MAX_SEEN)))
     assert delta.page_queries(plan(), biggest, 5000).changes.limit == delta.MAX_QUERY_ROWS
