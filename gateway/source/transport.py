@@ -29,6 +29,7 @@ import certifi
 import requests.utils
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from gateway.source.wsgi_transport import WsgiApp, call_wsgi
@@ -41,7 +42,7 @@ class _RetryDropped(urllib3.Retry):
 
     def increment(self, *args: object, **kwargs: object) -> urllib3.Retry:
         error = kwargs.get("error")
-        if isinstance(error, Urllib3Timeout):
+        if isinstance(error, Urllib3Timeout) and not isinstance(error, NewConnectionError):
             raise error
         return super().increment(*args, **kwargs)  # type: ignore[arg-type]
 
@@ -125,6 +126,8 @@ class PooledTransport:
                 preload_content=True,
                 decode_content=True,
             )
+        except NewConnectionError as error:  # refused or unresolvable: urllib3 files it under timeouts
+            raise TransportFailure(str(error)) from error
         except Urllib3Timeout as error:
             raise TransportTimeout(str(error)) from error
         except Urllib3Error as error:

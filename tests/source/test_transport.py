@@ -14,7 +14,7 @@ import requests
 
 from gateway.cli.localorg import build_local_org
 from gateway.localorg.server import LocalOrgServer
-from gateway.source.connection import Credentials, SourceConnection, SourceError
+from gateway.source.connection import Credentials, SourceConnection, SourceError, SourceTimeout
 
 TOKEN = "transport-test-token"
 SOQL = "SELECT Id, Name, AnnualRevenue, CreatedDate FROM Account ORDER BY Id LIMIT 150"
@@ -133,3 +133,17 @@ def test_the_proxy_environment_is_read_once_per_origin(org_url, monkeypatch):
         through_dead_proxy.query(SOQL)  # ... and read once: removing it later changes nothing
     direct = connect(org_url)
     assert len(direct.query(SOQL)["records"]) == 150  # a connection made now reads the new environment
+
+
+def test_a_refused_connection_is_unreachable_not_a_timeout():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe closes
+    connection = connect(f"http://127.0.0.1:{port}")
+    recorder = Recorder()
+    connection.add_call_observer(recorder)
+    with pytest.raises(SourceError) as unreachable:
+        connection.query(SOQL)
+    assert (unreachable.value.status, unreachable.value.error_code) == (503, "UNREACHABLE")
+    assert not isinstance(unreachable.value, SourceTimeout)
+    assert recorder.calls[-1][0] == "failed" and connection.api_calls == 0
