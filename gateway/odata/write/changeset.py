@@ -182,18 +182,14 @@ def _convert(
 
 def plan_calls(operations: list[ChangeOperation]) -> list[Chunk]:
     """Consecutive operations of one kind → collection chunks of ≤ 200; 400 when more than one call."""
-    chunks: list[Chunk] = []
+    runs: list[tuple[tuple[str, str | None, str | None], list[int]]] = []  # grown in place, frozen below
     for index, op in enumerate(operations):
-        sobject = op.entity_set.sobject if op.kind == "upsert" else None
-        last = chunks[-1] if chunks else None
-        if (
-            last is not None
-            and (last.kind, last.sobject, last.external_field) == (op.kind, sobject, op.external_field)
-            and len(last.operations) < MAX_COLLECTION_RECORDS
-        ):
-            chunks[-1] = Chunk(last.kind, last.sobject, last.external_field, (*last.operations, index))
+        kind = (op.kind, op.entity_set.sobject if op.kind == "upsert" else None, op.external_field)
+        if runs and runs[-1][0] == kind and len(runs[-1][1]) < MAX_COLLECTION_RECORDS:
+            runs[-1][1].append(index)
         else:
-            chunks.append(Chunk(op.kind, sobject, op.external_field, (index,)))
+            runs.append((kind, [index]))
+    chunks = [Chunk(*kind, tuple(indexes)) for kind, indexes in runs]
     if len(chunks) > MAX_COMPOSITE_SUBREQUESTS:
         raise bad_request(
             f"This change set cannot be written atomically: it needs {len(chunks)} sObject Collections "
