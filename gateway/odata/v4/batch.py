@@ -49,6 +49,17 @@ Responder = Callable[[RequestContext, ODataRequest], Response]
 _NO_DOCUMENT = object()
 
 
+class _PartHeaders(dict):
+    """A part's headers (names already lower case) looked up in any case; werkzeug's ``Headers.get``
+    raises and catches an exception for every header that is absent, three times per change-set part."""
+
+    def __getitem__(self, name: str) -> str:
+        return dict.__getitem__(self, name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, name.lower(), default)
+
+
 @dataclass
 class SubRequest:
     id: str | None  # JSON id, or the Content-ID of a multipart part
@@ -133,7 +144,7 @@ def _run_change_set(
                 entity = None if sub.document is _NO_DOCUMENT else sub.document
                 operations.append(
                     changeset.compile_operation(
-                        model, sub.method, resource, Headers(sub.headers), sub.body, entity=entity
+                        model, sub.method, resource, _PartHeaders(sub.headers), sub.body, entity=entity
                     )
                 )
             except ODataError as error:
