@@ -155,10 +155,19 @@ def _types_of(records: list) -> set[str] | None:
 
 
 class _Accounting:
-    """The request record's accounting around every API call of the connection (its call observer)."""
+    """The request record's accounting around every API call of the connection (its call observer).
+
+    One per connection: a connection wrapped again (a second app on the same source) keeps the first, so
+    a call is counted once in the request record."""
 
     def __init__(self, usage: ApiUsage):
         self.usage = usage
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Accounting)
+
+    def __hash__(self) -> int:
+        return hash(_Accounting)
 
     def before_call(self, url: str) -> None:
         record = context.current()
