@@ -26,6 +26,17 @@ def first_id(store, sobject: str) -> str:
         ).fetchone()[0]
 
 
+def rename(account: str, name: str) -> dict:
+    """A change-set PATCH of one Account of the org."""
+    return {
+        "id": "1",
+        "atomicityGroup": "g",
+        "method": "PATCH",
+        "url": f"Account('{account}')",
+        "body": {"Name": name},
+    }
+
+
 def with_bad_checksum(record_id: str) -> str:
     return record_id[:15] + ("AAA" if record_id[15:] != "AAA" else "BBB")
 
@@ -59,13 +70,7 @@ def test_change_set_operation_on_an_id_of_another_object_fails_the_change_set_wi
     response = json_batch(
         client,
         [
-            {
-                "id": "1",
-                "atomicityGroup": "g",
-                "method": "PATCH",
-                "url": f"Account('{account}')",
-                "body": {"Name": "x"},
-            },
+            rename(account, "x"),
             {
                 "id": "2",
                 "atomicityGroup": "g",
@@ -143,15 +148,7 @@ def test_own_ids_still_work_in_change_sets(gateway):
     account = first_id(store, "Account")
     response = json_batch(
         client,
-        [
-            {
-                "id": "1",
-                "atomicityGroup": "g",
-                "method": "PATCH",
-                "url": f"Account('{account}')",
-                "body": {"Name": "Mine"},
-            }
-        ],
+        [rename(account, "Mine")],
     )
     assert [r["status"] for r in response.get_json()["responses"]] == [204]
     assert store.get("Account", account)["Name"] == "Mine"
