@@ -16,7 +16,8 @@ from gateway.odata.model.entities import HIDDEN, READ_ONLY, EntitySet, Model, Pr
 
 def restrict_model(model: Model, describe: Callable[[str], dict | None]) -> Model:
     """``model`` with each property's ``field_security`` set from ``describe(sobject)`` (the user's own;
-    None when they cannot see the object at all: every property but the key is then hidden)."""
+    None when they cannot see the object at all: every property but the key is then hidden and the entity set
+    not ``readable``: reads of it and expansions to it are 403)."""
     described: dict[str, dict | None] = {}
     sets = {}
     for name, entity_set in model.entity_sets.items():
@@ -42,7 +43,7 @@ def _restrict_set(entity_set: EntitySet, describe: dict | None) -> EntitySet:
             properties[name] = _restricted(prop, READ_ONLY, insertable=insertable, updatable=updatable)
         else:
             properties[name] = prop
-    return dataclasses.replace(entity_set, properties=properties)
+    return dataclasses.replace(entity_set, properties=properties, readable=describe is not None)
 
 
 def _restricted(prop: Property, security: str, *, insertable: bool, updatable: bool) -> Property:

@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from gateway.app import create_app
 from gateway.identity.config import IdentityConfigError, identity_from_env, parse_user_map
+from gateway.identity.user_model import restrict_model
 from gateway.identity.users import PerUserIdentity
 from gateway.localorg.api import create_app as create_localorg_app
 from gateway.localorg.config import LocalOrgConfig
@@ -20,6 +21,9 @@ from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
 from gateway.localorg.schema import load_schema
 from gateway.localorg.security import DEMO_SECURITY_PATH, load_security
 from gateway.localorg.store import Store
+from gateway.odata.http.errors import ODataError
+from gateway.odata.read.bind import bind
+from gateway.odata.read.query_options import parse_query_options
 from gateway.source.connection import SourceConnection
 from tests.localorg.test_auth import FakeClock
 from tests.support import ADMIN, EAST, MANAGER, WEST, login, make_key_and_certificate
@@ -486,3 +490,19 @@ def test_a_batch_runs_every_part_as_the_user(gateway_client, store, tokens):
     assert answers["theirs"]["status"] == 404
     assert answers["w"]["status"] == 404
     assert stored(store, east_record, "Name") == name
+
+
+def test_an_object_the_user_cannot_read_is_403_not_a_source_error(org):
+    gateway, *_ = org
+    named = gateway.extensions["odata_gateway"].model()
+    describes = {
+        s.sobject: {"fields": [{"name": n} for n in s.properties]} for s in named.entity_sets.values()
+    }
+    model = restrict_model(named, lambda sobject: None if sobject == "Case" else describes[sobject])
+    with pytest.raises(ODataError) as refused:
+        bind(model.entity_set("Case"), model, parse_query_options({}))
+    assert (refused.value.status, refused.value.target) == (403, "Case")
+    with pytest.raises(ODataError) as expanded:
+        bind(model.entity_set("Account"), model, parse_query_options({"$expand": "Cases"}))
+    assert expanded.value.status == 403
+    assert bind(model.entity_set("Account"), model, parse_query_options({"$select": "Name"})).select

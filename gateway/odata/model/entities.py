@@ -69,6 +69,8 @@ class EntitySet:
     search_fields_hidden: bool = False  # some field the source searches is not published: verify results
     # the object keeps SystemModstamp and IsDeleted and answers queryAll: delta links can track it
     change_tracking: bool = False
+    # per-user identity: False when the requesting user's source-org permissions hide the whole object
+    readable: bool = True
 
     @builtins.property
     def search_fields(self) -> tuple[str, ...]:

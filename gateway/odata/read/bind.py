@@ -224,6 +224,7 @@ class _Binder:
         target = self.model.entity_set(navigation.target_set)
         if target is None:  # a model without the target would be a builder bug; refuse, never guess
             raise self.bad(f"Unknown navigation property '{navigation.name}'")
+        check_readable(target)
         return target
 
     def property_path(self, names: tuple[str, ...], purpose: str) -> tuple[soql.Field, Property]:
@@ -708,9 +709,20 @@ def _bind_expand(entity_set: EntitySet, model: Model, item: ExpandItem) -> list[
     return [BoundExpand(navigation, target, select, where, order_by, options.top)]
 
 
+def check_readable(entity_set: EntitySet) -> None:
+    """403 when the requesting user's source-org permissions hide the entity set's whole object."""
+    if not entity_set.readable:
+        raise forbidden(
+            f"The source org does not let you read {entity_set.sobject} records ({entity_set.name}).",
+            target=entity_set.name,
+        )
+
+
 def bind(entity_set: EntitySet, model: Model, options: QueryOptions) -> BoundQuery:
     """Resolve ``options`` against ``entity_set`` in ``model``: 400 for bad names, 501 for what SOQL
-    cannot answer, the filter translated to a SOQL condition."""
+    cannot answer, 403 for what the user's source-org permissions hide, the filter translated to a SOQL
+    condition."""
+    check_readable(entity_set)
     _refuse_common(options, "")
     search = None if options.search is None else bind_search(entity_set, options.search)
     binder = _Binder(entity_set, model, "$select")
