@@ -89,7 +89,8 @@ MAX_FILTER_TERMS = 1000
 """Conditions joined by and/or in one $filter. Salesforce Connect's longest filters (a search or-chain over
 every text field, 100-Id or-chains) stay far below; SOQL's 100,000 characters bound the rest."""
 MAX_FILTER_DEPTH = 100
-"""Nesting of parentheses and ``not`` in one $filter; hand-written and generated filters nest a few levels."""
+"""Nesting of parentheses, ``not`` and property paths (``a/b/c``) in one $filter, and of parentheses in
+``$expand``; hand-written and generated requests nest a few levels."""
 
 
 UNIMPLEMENTED_FUNCTIONS = frozenset({"cast", "isof", "case"})
@@ -117,8 +118,13 @@ def _refuse_unimplemented_syntax(text: str, position: int) -> None:
 
 def _check_filter_size(tokens: list[Token]) -> None:
     """400 naming the limit before a filter too long or too deeply nested is parsed or translated."""
-    terms, depth, deepest, nots = 1, 0, 0, 0
+    terms, depth, deepest, nots, path = 1, 0, 0, 0, 0
     for tok in tokens:
+        if tok.type == "/":
+            path += 1  # a/b/c nests member access like parentheses
+        elif tok.type != "ODATA_IDENTIFIER":
+            path = 0
+        deepest = max(deepest, path)
         if tok.type in ("AND", "OR"):
             terms += 1
         if tok.type == "(":
@@ -139,8 +145,8 @@ def _check_filter_size(tokens: list[Token]) -> None:
         )
     if deepest > MAX_FILTER_DEPTH:
         raise bad_request(
-            f"The $filter nests parentheses and 'not' {deepest} deep; at most {MAX_FILTER_DEPTH} levels are "
-            "accepted.",
+            f"The $filter nests parentheses, 'not' and property paths {deepest} deep; at most "
+            f"{MAX_FILTER_DEPTH} levels are accepted.",
             target="$filter",
             code="FilterTooDeep",
         )
@@ -358,7 +364,29 @@ _EXPAND_ITEM_RE = re.compile(
 )
 
 
+def _nesting(text: str) -> int:
+    """How deeply parentheses nest in ``text``, outside string literals."""
+    deepest = depth = 0
+    quoted = False
+    for char in text:
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif not quoted and char == ")":
+            depth -= 1
+    return deepest
+
+
 def parse_expand(text: str) -> tuple[ExpandItem, ...]:
+    if _nesting(text) > MAX_FILTER_DEPTH:
+        raise bad_request(
+            f"The $expand nests options more than {MAX_FILTER_DEPTH} levels deep; the gateway expands one "
+            "level.",
+            target="$expand",
+            code="ExpandTooDeep",
+        )
     items = []
     for part, position in _split_top_level(text, ",", "$expand"):
         match = _EXPAND_ITEM_RE.fullmatch(part)

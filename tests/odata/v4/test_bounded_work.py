@@ -106,8 +106,9 @@ def test_thousand_term_or_is_answered_exactly_in_one_call(gateway):
         ),
         ("not " * 1000 + "(Name eq 'x')", str(MAX_FILTER_DEPTH), "FilterTooDeep"),
         ("(" * 1000 + "Name eq 'x'" + ")" * 1000, str(MAX_FILTER_DEPTH), "FilterTooDeep"),
+        ("/".join(["Parent"] * 2000) + "/Name eq 'x'", str(MAX_FILTER_DEPTH), "FilterTooDeep"),
     ],
-    ids=["or-of-1001", "not-1000-deep", "parentheses-1000-deep"],
+    ids=["or-of-1001", "not-1000-deep", "parentheses-1000-deep", "path-2000-deep"],
 )
 def test_long_or_deep_filter_is_400_naming_the_limit(gateway, odata, limit, code):
     client, source, store = gateway
@@ -139,3 +140,12 @@ def test_deep_filter_inside_a_batch_is_400_for_that_part(gateway):
     (part,) = response.get_json()["responses"]
     assert part["status"] == 400
     assert part["body"]["error"]["code"] == "FilterTooDeep"
+
+
+def test_deeply_nested_expand_is_400_naming_the_limit(gateway):
+    client, source, store = gateway
+    expand = "Contacts($expand=" * 1000 + "Account" + ")" * 1000
+    response = client.get("/odata/Account", query_string={"$expand": expand})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert (error["code"], str(MAX_FILTER_DEPTH) in error["message"]) == ("ExpandTooDeep", True)
