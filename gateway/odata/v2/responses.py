@@ -24,6 +24,7 @@ from gateway.odata.v2.entries import EntryShaper, atom_entry_document
 from gateway.odata.v2.errors import error_json, error_xml
 from gateway.odata.v2.negotiation import Format, error_format, v2_format
 from gateway.odata.v2.xmlwriter import ATOM_NS, to_xml
+from gateway.source.protocol import Source
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Call:
         return self.ctx.model()
 
     @property
-    def source(self) -> Any:
+    def source(self) -> Source:
         return self.ctx.source
 
     @property
