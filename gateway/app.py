@@ -17,9 +17,9 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from flask import Flask
+from flask import Flask, Response
 
 from gateway.identity.config import IdentityConfig, identity_from_env
 from gateway.identity.users import PerUserIdentity
@@ -162,7 +162,7 @@ def _demo_source(demo_accounts: int | None) -> Source:
     return embedded_source(accounts, progress=True)[0]
 
 
-def _no_content_type_without_content(response: Any) -> Any:
+def _no_content_type_without_content(response: Response) -> Response:
     """204 and 304 carry no body, so no Content-Type, on every face (SAP's CAP client reads Flask's default
     text/html on a 204 as a failure)."""
     if response.status_code in (204, 304):
