@@ -78,7 +78,9 @@ def _manager(proxy: str | None, ca_bundle: str) -> urllib3.PoolManager:
     with _managers_lock:
         manager = _managers.get(key)
         if manager is None:
-            options = {"maxsize": POOL_SIZE, "block": False, "ca_certs": ca_bundle, "num_pools": 64}
+            # requests accepts a folder of certificates as its bundle too
+            where = "ca_cert_dir" if os.path.isdir(ca_bundle) else "ca_certs"
+            options = {"maxsize": POOL_SIZE, "block": False, where: ca_bundle, "num_pools": 64}
             manager = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
             _managers[key] = manager
         return manager

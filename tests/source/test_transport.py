@@ -147,3 +147,16 @@ def test_a_refused_connection_is_unreachable_not_a_timeout():
     assert (unreachable.value.status, unreachable.value.error_code) == (503, "UNREACHABLE")
     assert not isinstance(unreachable.value, SourceTimeout)
     assert recorder.calls[-1][0] == "failed" and connection.api_calls == 0
+
+
+def test_the_ca_bundle_is_read_as_requests_reads_it(monkeypatch, tmp_path):
+    from gateway.source import transport
+
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    assert transport.environment_ca_bundle() == transport.certifi.where()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path))
+    assert transport.environment_ca_bundle() == str(tmp_path)
+    folder_pool = transport._manager(None, str(tmp_path))
+    assert folder_pool.connection_pool_kw.get("ca_cert_dir") == str(tmp_path)
+    assert connect("https://example.invalid").session.verify == str(tmp_path)
