@@ -17,7 +17,8 @@ from gateway.source.connection import SourceConnection
 
 
 class Latency:
-    """WSGI middleware: each query/ call waits ``seconds`` before the org answers."""
+    """WSGI middleware: each query/ call waits ``seconds`` before the org answers (tests that need
+    concurrent reads to overlap use a wide margin: on a busy 2-core machine threads start late)."""
 
     def __init__(self, app: Any, seconds: float):
         self.app = app

@@ -144,7 +144,7 @@ def test_rate_limit_per_principal_429_with_retry_after() -> None:
 
 
 def test_ten_identical_concurrent_requests_cost_one_call() -> None:
-    gw = Gateway(latency=0.3)
+    gw = Gateway(latency=0.8)
     before = gw.org.api_used
     barrier = threading.Barrier(10)
     bodies: list[Any] = []

@@ -53,7 +53,7 @@ def concurrently(count: int, work: Callable[[int], Any]) -> list[Any]:
 
 
 def test_ten_identical_concurrent_reads_cost_one_call() -> None:
-    org, connection = local_org(latency=0.3)
+    org, connection = local_org(latency=0.8)
     source = GovernedSource(connection)
     before = org.api_used
     results = concurrently(10, lambda _: as_request("alice", lambda: source.query(LIST_VIEW)))
@@ -65,7 +65,7 @@ def test_ten_identical_concurrent_reads_cost_one_call() -> None:
 
 
 def test_coalescing_never_shares_between_principals_or_different_soql() -> None:
-    org, connection = local_org(latency=0.3)
+    org, connection = local_org(latency=0.8)
     source = GovernedSource(connection)
     before = org.api_used
     soqls = [LIST_VIEW, LIST_VIEW, LIST_VIEW.replace("26", "25"), LIST_VIEW.replace("26", "25")]
@@ -75,7 +75,7 @@ def test_coalescing_never_shares_between_principals_or_different_soql() -> None:
 
 
 def test_a_failed_shared_read_fails_every_waiter_with_its_error() -> None:
-    org, connection = local_org(latency=0.3)
+    org, connection = local_org(latency=0.8)
     source = GovernedSource(connection)
 
     def read(_: int) -> Any:
