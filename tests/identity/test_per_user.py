@@ -7,6 +7,7 @@ user (JWT bearer grant); what they get is compared with SOQL run as the same use
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -506,3 +507,37 @@ def test_an_object_the_user_cannot_read_is_403_not_a_source_error(org):
         bind(model.entity_set("Account"), model, parse_query_options({"$expand": "Cases"}))
     assert expanded.value.status == 403
     assert bind(model.entity_set("Account"), model, parse_query_options({"$select": "Name"})).select
+
+
+# --- delta links (change tracking) -----------------------------------------------------------------
+
+TRACK_CHANGES = {"Prefer": "odata.track-changes"}
+
+
+def follow_link(client, link: str, headers: dict):
+    parts = urlsplit(link)
+    return client.get(parts.path + "?" + parts.query, headers=headers)
+
+
+def test_each_user_follows_their_own_changes_and_cannot_use_anothers_delta_link(
+    gateway_client, tokens, store
+):
+    links = {}
+    for user in (EAST, WEST):
+        response = gateway_client.get(
+            "/odata/Account?$top=0", headers={**TRACK_CHANGES, **bearer(tokens[user])}
+        )
+        assert response.status_code == 200, response.get_json()
+        links[user] = response.get_json()["@odata.deltaLink"]
+    east_record, west_record = owned_by(store, EAST), owned_by(store, WEST)
+    store.update("Account", east_record, {"Name": "Changed for the east"})
+    store.update("Account", west_record, {"Name": "Changed for the west"})
+
+    east = follow_link(gateway_client, links[EAST], bearer(tokens[EAST])).get_json()["value"]
+    west = follow_link(gateway_client, links[WEST], bearer(tokens[WEST])).get_json()["value"]
+    assert [e["Id"] for e in east] == [east_record]
+    assert [e["Id"] for e in west] == [west_record]
+
+    stolen = follow_link(gateway_client, links[EAST], bearer(tokens[WEST]))
+    assert stolen.status_code == 400
+    assert stolen.get_json()["error"]["target"] == "$deltatoken"
