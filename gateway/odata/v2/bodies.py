@@ -17,12 +17,12 @@ Unknown names pass through: the core refuses them with its usual message.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from typing import Any
 
 from gateway.odata.http.errors import ODataError
+from gateway.odata.http.request_body import parse_json
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.v2.entries import RELATED
 from gateway.odata.v2.values import V2ValueError, from_atom, from_json
@@ -52,10 +52,7 @@ def parse_json_entity(raw: bytes, entity_set: EntitySet) -> dict:
     """The V4-shaped body of a V2 JSON verbose entity."""
     if not raw.strip():
         raise _bad("The request body is empty; send the entity as a JSON object or an Atom entry.")
-    try:
-        body = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise _bad(f"The request body is not valid JSON: {error}") from None
+    body = parse_json(raw, "request body", parse_float=Decimal)  # bounded nesting, as every face
     if isinstance(body, dict) and set(body) == {"d"} and isinstance(body["d"], dict):
         body = body["d"]
     if not isinstance(body, dict):

@@ -259,3 +259,13 @@ def test_source_refusal_message_carries_no_soql():
     error = response.get_json()["error"]
     assert error["details"][0]["code"] == "INVALID_FIELD"
     assert "No such column 'Rating'" in error["message"]
+
+
+def test_deeply_nested_json_is_400_on_the_v2_face_too(gateway):
+    client, source, store = gateway
+    before = snapshot(store)
+    body = b'{"Name": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = client.post("/odata/v2/Account", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert str(MAX_JSON_DEPTH) in response.get_data(as_text=True)
+    assert snapshot(store) == before
