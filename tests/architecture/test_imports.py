@@ -164,3 +164,12 @@ def test_the_checks_see_the_real_graph():
     )
     assert layer_of("gateway.odata.read.bind") == "gateway.odata.read"
     assert "flask" in imports_of(MODULES["gateway.odata.v4.blueprint"])
+
+
+def test_every_module_belongs_to_a_layer():
+    # A new package must say where it sits (ALLOWED above); only the composition root stands outside.
+    composition = ("gateway", "gateway.app", "gateway.odata", "gateway.cli")
+    unplaced = [
+        m for m in GRAPH if layer_of(m) is None and not (m in composition or m.startswith("gateway.cli."))
+    ]
+    assert unplaced == []

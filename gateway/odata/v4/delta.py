@@ -29,6 +29,7 @@ from flask import Response
 
 from gateway.odata.http import tokens
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
+from gateway.odata.http.headers import parse_prefer
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet
@@ -63,13 +64,10 @@ EXPIRED = (
 )
 
 
-def _preferences(headers: Mapping[str, str]) -> list[str]:
-    return [p.split(";")[0].split("=")[0].strip().lower() for p in (headers.get("Prefer") or "").split(",")]
-
-
 def tracking_preference(headers: Mapping[str, str]) -> str | None:
-    """The track-changes preference as the client spelled it, or None."""
-    return next((p for p in _preferences(headers) if p in TRACK_PREFERENCES), None)
+    """The track-changes preference as the client spelled it (4.0 or 4.01 name), or None."""
+    preferences = parse_prefer(headers.get("Prefer")).items
+    return next((p.name for p in preferences if p.name in TRACK_PREFERENCES), None)
 
 
 def handles(entity_set: EntitySet, args: Mapping[str, str], headers: Mapping[str, str]) -> bool:
