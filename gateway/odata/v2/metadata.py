@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty, Property
+from gateway.odata.read.capabilities import CAPABILITIES
 from gateway.odata.v2.xmlwriter import APP_NS, ATOM_NS, EDM_NS, EDMX_NS, M_NS, SAP_NS, XML_NS, q, to_xml
 
 CONTAINER = "Container"
@@ -183,9 +184,7 @@ def metadata_document(model: Model, *, search: bool = False) -> bytes:
                 q(SAP_NS, "creatable"): _bool(entity_set.insertable),
                 q(SAP_NS, "updatable"): _bool(entity_set.updatable),
                 q(SAP_NS, "deletable"): _bool(entity_set.deletable),
-                q(SAP_NS, "searchable"): _bool(
-                    search and entity_set.searchable and entity_set.sobject_searchable
-                ),
+                q(SAP_NS, "searchable"): _bool(search and CAPABILITIES.searches(entity_set)),
                 q(SAP_NS, "pageable"): "false",
                 q(SAP_NS, "topable"): "true",
             },
