@@ -107,7 +107,7 @@ def _force_all_or_none(method: str, url: str, body: Any) -> tuple[str, Any]:
     return url, body
 
 
-def _dispatch(method: str, url: str, body: Any) -> tuple[int, dict[str, str], Any]:
+def _dispatch(method: str, url: str, body: Any, sub_headers: Any = None) -> tuple[int, dict[str, str], Any]:
     """Run one subrequest through the org's own routes: (status, headers, JSON body or None)."""
     path, _, query = url.partition("?")
     path = path.rstrip("/") or "/"
@@ -116,7 +116,11 @@ def _dispatch(method: str, url: str, body: Any) -> tuple[int, dict[str, str], An
         return error.status, {}, error.body()
     adapter = current_app.url_map.bind("localhost")
     data = None if body is None else json.dumps(body)
-    headers = {"Authorization": request.headers.get("Authorization", "")}
+    # a subrequest's own httpHeaders (Sforce-Query-Options, ...) apply to it; the session is the request's
+    headers = (
+        {str(k): str(v) for k, v in (sub_headers or {}).items()} if isinstance(sub_headers, dict) else {}
+    )
+    headers["Authorization"] = request.headers.get("Authorization", "")
     with current_app.test_request_context(
         path, method=method, query_string=query, data=data, content_type="application/json", headers=headers
     ):
@@ -159,7 +163,7 @@ def _run(sub: dict, bodies: dict[str, Any], all_or_none: bool) -> tuple[int, dic
         return 400, {}, [{"errorCode": "PROCESSING_HALTED", "message": message}]
     if all_or_none:
         url, body = _force_all_or_none(sub["method"], url, body)
-    return _dispatch(sub["method"], url, body)
+    return _dispatch(sub["method"], url, body, sub.get("httpHeaders"))
 
 
 def execute(store: Any, body: Any) -> dict:

@@ -97,6 +97,22 @@ def test_fixed_token_query_pages_by_next_records_url(org):
     assert conn.token_calls == 0
 
 
+def test_query_too_long_for_a_url_travels_in_one_composite_call(org):
+    """Salesforce refuses URIs over 16 KB (414); such a query is sent in a Composite body: same answer."""
+    app, _ = org
+    conn = SourceConnection.in_process(app, TOKEN)
+    names = ", ".join(f"'Nobody {n}'" for n in range(1500))
+    soql = f"SELECT Id, LastName FROM Contact WHERE LastName NOT IN ({names}) ORDER BY Id"
+    assert len(soql) > 16_384
+    first = conn.query(soql, batch_size=200)
+    assert (first["totalSize"], len(first["records"])) == (300, 200)
+    assert conn.api_calls == 1
+    with pytest.raises(SourceError) as refused:
+        conn.query(soql.replace("LastName FROM", "Nope__c FROM"))
+    assert (refused.value.status, refused.value.error_code) == (400, "INVALID_FIELD")
+    assert conn.api_calls == 2
+
+
 def test_query_records_follows_every_batch_and_query_all_sees_deleted(org):
     app, _ = org
     conn = SourceConnection.in_process(app, TOKEN)
