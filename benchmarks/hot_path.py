@@ -269,12 +269,12 @@ def change_set(
 
 # --- the gateway's own CPU per page ------------------------------------------------------------------
 
-CATEGORIES = (
+CATEGORIES = (  # the first that matches a function's "file:name" wins
+    ("decode the org's JSON", ("json/decoder.py", "orjson.loads", "json/__init__.py:loads", ":decode_json")),
+    ("encode the response", ("json/encoder.py", "orjson.dumps", "json/__init__.py:dumps", "json_body.py")),
     ("outbound call (HTTP client)", ("requests/", "urllib3/", "http/client.py", "simple_salesforce/",
                                      "socket.py", "email/", "recv_into", "sendall", "gateway/source/",
                                      "<frozen os>", "urllib/request.py", "netrc", "idna", "ssl.py")),
-    ("decode the org's JSON", ("json/decoder.py", "orjson.loads", "json/__init__.py:loads")),
-    ("encode the response", ("json/encoder.py", "orjson.dumps", "json/__init__.py:dumps")),
     ("parse, bind, plan, print SOQL", ("gateway/odata/read/", "gateway/soql/", "odata_query/", "sly/")),
     ("shape records", ("gateway/odata/v4/shape.py", "gateway/odata/model/values.py")),
     ("compression (the response; the org's answer)", ("gzip.py", "zlib", "brotli", "flask_compress")),
