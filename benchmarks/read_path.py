@@ -84,7 +84,7 @@ def main() -> None:
         "--server",
         choices=("gunicorn", "werkzeug"),
         default="gunicorn",
-        help="serve the gateway with gunicorn (wsgi:app, as in production) or `gateway serve`",
+        help="serve the gateway with gunicorn (wsgi:app) or Werkzeug (`gateway serve --dev`)",
     )
     args = parser.parse_args()
 
@@ -130,7 +130,7 @@ def main() -> None:
         gateway_root = url + "/odata/"
     else:
         gateway_process, gateway_root = start(
-            [*GATEWAY, "serve", "--port", str(free_port())], r"serving (http://\S+/odata/)", env
+            [*GATEWAY, "serve", "--dev", "--port", str(free_port())], r"serving (http://\S+/odata/)", env
         )
     try:
         run(args, org_url, gateway_root, gateway_process.pid, load_seconds)
