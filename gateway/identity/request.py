@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import threading
 from collections.abc import Mapping
-from typing import Any
 
 from cachetools import TTLCache
 
@@ -23,7 +22,7 @@ from gateway.identity.users import MappedUserError, SourceUser
 from gateway.odata.http.access import Principal, header
 from gateway.odata.http.errors import forbidden
 from gateway.odata.http.source_errors import odata_error_from_source
-from gateway.odata.service import MODEL_TTL_SECONDS
+from gateway.odata.service import MODEL_TTL_SECONDS, Gateway
 from gateway.source.connection import SourceError
 
 SOURCE_TOKEN = "source-token"  # Principal.method of a passed-through source-org token
@@ -34,8 +33,8 @@ IDENTITY_KEY = "gateway.identity"  # WSGI environ key: (principal, gateway) of t
 
 
 def identify(
-    gateway: Any, environ: dict, headers: Mapping[str, str], client: str | None = None, *, data: bool
-) -> tuple[Principal, Any]:
+    gateway: Gateway, environ: dict, headers: Mapping[str, str], client: str | None = None, *, data: bool
+) -> tuple[Principal, Gateway]:
     """``authenticate_request`` once per HTTP request: the answer is kept in the WSGI environ, so the
     operation layer (rate limit, request log) and the face that serves the request agree on who it is
     without checking the credentials twice."""
@@ -46,8 +45,8 @@ def identify(
 
 
 def authenticate_request(
-    gateway: Any, headers: Mapping[str, str], client: str | None = None, *, data: bool
-) -> tuple[Principal, Any]:
+    gateway: Gateway, headers: Mapping[str, str], client: str | None = None, *, data: bool
+) -> tuple[Principal, Gateway]:
     """(the principal, the ``Gateway`` to serve this request with); ODataError 401/403 otherwise.
 
     ``client``: the caller's address (the login throttle of ``Access``); ``data``: the request reads or
@@ -104,7 +103,7 @@ def _needs_identity(principal: Principal) -> str:
     )
 
 
-def _user_gateway(gateway: Any, user: SourceUser) -> Any:
+def _user_gateway(gateway: Gateway, user: SourceUser) -> Gateway:
     """The gateway as ``user`` uses it for this request: their connection, their model, and a paging/CSRF
     key of their own (so a nextLink or CSRF token issued to one user is refused for another). Made per
     request, so the model in it never outlives the user's cached one."""

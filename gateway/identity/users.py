@@ -27,6 +27,7 @@ from gateway.identity.config import IdentityConfig
 from gateway.identity.user_model import restrict_model
 from gateway.odata.model.entities import Model
 from gateway.source.connection import SourceError
+from gateway.source.protocol import Source
 
 MODEL_TTL_SECONDS = 15 * 60
 MAX_USERS = 4096
@@ -39,7 +40,7 @@ class SourceUser:
     user_id: str
     username: str
     organization_id: str
-    source: Any  # SourceConnection
+    source: Source
 
     @property
     def principal_name(self) -> str:
@@ -48,7 +49,7 @@ class SourceUser:
         return f"source-user:{self.organization_id}/{self.user_id}"
 
 
-def _user(info: dict, source: Any) -> SourceUser:
+def _user(info: dict, source: Source) -> SourceUser:
     return SourceUser(
         str(info["user_id"]),
         str(info.get("preferred_username") or info["user_id"]),
@@ -73,7 +74,7 @@ class PerUserIdentity:
     def __init__(
         self,
         config: IdentityConfig,
-        named_source: Any,
+        named_source: Source,
         clock: Callable[[], float] = time.monotonic,
         wrap_source: Callable[[Any], Any] = lambda source: source,
     ):
@@ -157,7 +158,7 @@ class PerUserIdentity:
             return model
 
 
-def _describe_or_none(source: Any, sobject: str) -> dict | None:
+def _describe_or_none(source: Source, sobject: str) -> dict | None:
     """The user's describe of ``sobject``; None when the org says they cannot see that object."""
     try:
         return source.describe(sobject)

@@ -29,6 +29,7 @@ from gateway.operation.context import CallBudgetExceeded
 from gateway.operation.governor import ApiUsage
 from gateway.operation.result_cache import ResultCache, read_dependencies, write_dependencies
 from gateway.source.connection import parse_limit_info
+from gateway.source.protocol import Source
 from gateway.source.transport import TransportTimeout
 
 _SOBJECT_IN_URL = re.compile(r"/sobjects/([A-Za-z0-9_]+)")
@@ -37,7 +38,7 @@ _SOBJECT_IN_URL = re.compile(r"/sobjects/([A-Za-z0-9_]+)")
 class GovernedSource:
     """Wraps a ``SourceConnection`` (see the module docstring); thread-safe."""
 
-    def __init__(self, source: Any, *, cache: ResultCache | None = None, usage: ApiUsage | None = None):
+    def __init__(self, source: Source, *, cache: ResultCache | None = None, usage: ApiUsage | None = None):
         self.inner = source
         self.cache = cache
         self.usage = usage or ApiUsage()

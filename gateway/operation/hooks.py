@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 from urllib.parse import unquote
 
 from flask import Flask, Response, current_app, request
@@ -39,6 +39,7 @@ from gateway.operation.readiness import Readiness
 from gateway.operation.request_log import RequestLog
 from gateway.operation.result_cache import MemoryResultCache, RedisResultCache
 from gateway.operation.settings import OperationSettings
+from gateway.source.protocol import Source
 
 _RECORD_KEY = "gateway.operation.record"
 _OWNER_KEY = "gateway.operation.owner"
@@ -64,7 +65,7 @@ class Operation:
     readiness: Readiness
 
 
-def governed_source(source: Any, settings: OperationSettings) -> GovernedSource:
+def governed_source(source: Source, settings: OperationSettings) -> GovernedSource:
     """The source wrapped with the governor's coalescing, cache (when ``GATEWAY_CACHE_TTL`` > 0) and
     accounting."""
     if isinstance(source, GovernedSource):
