@@ -43,6 +43,7 @@ class TrackedOrg:
     source: SourceConnection
     app: object
     environ: dict = field(default_factory=dict)
+    highest_stamp: dt.datetime | None = None  # highest SystemModstamp a simulated late commit measured from
 
     @classmethod
     def start(cls, accounts: int = 5, environ: dict | None = None) -> TrackedOrg:
