@@ -7,6 +7,7 @@ user (JWT bearer grant); what they get is compared with SOQL run as the same use
 from __future__ import annotations
 
 import base64
+import tomllib
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +21,7 @@ from gateway.localorg.api import create_app as create_localorg_app
 from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
 from gateway.localorg.schema import load_schema
-from gateway.localorg.security import DEMO_SECURITY_PATH, load_security
+from gateway.localorg.security import DEMO_SECURITY_PATH, load_security, parse_security
 from gateway.localorg.store import Store
 from gateway.odata.http.errors import ODataError
 from gateway.odata.read.bind import bind
@@ -507,6 +508,39 @@ def test_an_object_the_user_cannot_read_is_403_not_a_source_error(org):
         bind(model.entity_set("Account"), model, parse_query_options({"$expand": "Cases"}))
     assert expanded.value.status == 403
     assert bind(model.entity_set("Account"), model, parse_query_options({"$select": "Name"})).select
+
+
+def test_a_property_of_an_object_the_user_cannot_read_is_403_without_a_source_call():
+    """``Case('id')/Subject`` by a user whose profile has no access to Case at all is refused like a read or
+    an expansion of Case (403 naming the set), on both faces, before any call reaches the source org."""
+    security = tomllib.loads(DEMO_SECURITY_PATH.read_text())
+    del security["profiles"]["Sales Rep"]["objects"]["Case"]
+    store = Store(load_schema(DEMO_SCHEMA_PATH))
+    load_demo(store, accounts=5)
+    config = LocalOrgConfig(token=NAMED_TOKEN, security=parse_security(security))
+    localorg = create_localorg_app(config, store)
+    named = SourceConnection.in_process(localorg, access_token=NAMED_TOKEN)
+    environ = {"GATEWAY_IDENTITY": "per-user", "GATEWAY_SECRET": "unreadable-object-secret-0123456789"}
+    client = create_app(source=named, environ=environ, host="127.0.0.1").test_client()
+    (case_id,) = store.conn.execute('SELECT "Id" FROM "Case" LIMIT 1').fetchone()
+    accounting = localorg.extensions["localorg"].accounting
+    west = bearer(login(localorg.test_client(), WEST))
+    # the user's model (their describes) is made by a first request, so what follows measures the refusal
+    assert odata(client, f"Account('{owned_by(store, WEST)}')/Name", west).status_code == 200
+
+    for path in (f"Case('{case_id}')/Subject", f"Case('{case_id}')/Subject/$value"):
+        before = accounting.used
+        response = odata(client, path, west)
+        assert response.status_code == 403, response.get_data(as_text=True)
+        assert response.get_json()["error"]["target"] == "Case"
+        assert accounting.used == before
+    v2 = client.get(f"/odata/v2/Case('{case_id}')/Subject", headers=west)
+    assert v2.status_code == 403 and b"Forbidden" in v2.data
+    # the same user's reads of Case are refused the same way; the admin still reads the property
+    assert odata(client, "Case", west).status_code == 403
+    admin = bearer(login(localorg.test_client(), ADMIN))
+    subject = store.conn.execute('SELECT "Subject" FROM "Case" WHERE "Id" = ?', (case_id,)).fetchone()[0]
+    assert odata(client, f"Case('{case_id}')/Subject", admin).get_json()["value"] == subject
 
 
 # --- delta links (change tracking) -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from gateway.odata.http.errors import ODataError, bad_request, not_found
 from gateway.odata.http.resource_path import ResourcePath
 from gateway.odata.model.entities import EntitySet, Property
 from gateway.odata.read import search
+from gateway.odata.read.bind import check_readable
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import (
     ReadPlan,
@@ -142,8 +143,10 @@ def read_property(
     """``Set('key')/Property``: the published property, its value in the keyed record and that record's Id
     (one call).
 
+    403 when the user's source-org permissions hide the whole object (as reads and expansions of it are);
     400 for a name that is not a published property, or ``/$count`` after it; 404 when no record has the
     key. Every face reads a single property through here and shapes the value its own way."""
+    check_readable(entity_set)
     prop = entity_set.property(path.member or "")
     if prop is None:
         raise bad_request(
