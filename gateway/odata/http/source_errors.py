@@ -2,7 +2,10 @@
 
 The Salesforce error code travels in ``details`` so an admin can look it up. Statuses: 504 when the source
 timed out, 503 with ``Retry-After`` when the org's daily API limit is spent, 502 for any other source error
-(the gateway asked correctly; the source failed).
+(the gateway asked correctly; the source failed) — except a search the org refuses for its search text
+(``SEARCH_TEXT_CODES``: a wildcard standing for too many words, a term too short), which is 400
+``SearchRefused`` with the reason in a sentence of its own (no SOSL, host or URL): the client's ``$search``
+caused it, and only the org's index can tell.
 
 Writes are different: a Salesforce refusal of a create/update/upsert/delete is usually about the data the
 client sent, so ``odata_error_from_write`` maps it to a client error that carries Salesforce's code:
@@ -60,6 +63,29 @@ ACCESS_CODES = frozenset(
         "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
     }
 )
+# Search refusals caused by the search text (the org's index decides them, so the gateway cannot check them
+# first): MALFORMED_SEARCH (e.g. a wildcard inside a term standing for more words than the org expands)
+# and INVALID_SEARCH ("search term must be longer than one character").
+SEARCH_TEXT_CODES = frozenset({"MALFORMED_SEARCH", "INVALID_SEARCH"})
+_SOSL_TEXT = re.compile(r"[{}]|\b(?:FIND|RETURNING)\b", re.I)
+
+
+def search_text_error(error: SourceError) -> ODataError:
+    """400 for a search the org refused because of its search text: Salesforce's reason when it quotes no
+    SOSL, else a general one, and its code in ``details``."""
+    reason = safe_message(error.message)
+    if not reason or _SOSL_TEXT.search(reason):
+        reason = (
+            "a term is too short or a wildcard stands for too many words; use terms of at least two "
+            "characters and more characters before a wildcard."
+        )
+    return ODataError(
+        400,
+        "SearchRefused",
+        f"The source org's search refused the $search text: {reason}",
+        target="$search",
+        details=[{"code": error.error_code}],
+    )
 
 
 def salesforce_details(error: SourceError) -> list[dict]:
@@ -145,6 +171,8 @@ def odata_error_from_source(error: BaseException) -> ODataError | None:
             "The Salesforce source org cannot be reached right now; try again shortly.",
             headers={"Retry-After": UNREACHABLE_RETRY_AFTER_SECONDS},
         )
+    if error.error_code in SEARCH_TEXT_CODES and error.status == 400:
+        return search_text_error(error)
     message = safe_message(error.message)
     details = [{"code": error.error_code, "message": message, "target": ",".join(error.fields) or None}]
     details = [{k: v for k, v in d.items() if v is not None} for d in details]

@@ -13,11 +13,13 @@ from gateway.app import create_app
 from gateway.localorg.api import create_app as create_localorg_app
 from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.schema import Schema
+from gateway.localorg.search import MAX_WILDCARD_WORDS
 from gateway.localorg.store import Store
+from gateway.odata.http.source_errors import odata_error_from_source
 from gateway.odata.read.search_expr import parse_search
 from gateway.soql.sosl_parser import parse_sosl
 from gateway.soql.sosl_printer import print_sosl
-from gateway.source.connection import SourceConnection
+from gateway.source.connection import SourceConnection, SourceError
 from gateway.source.embedded import embedded_source
 from tests.localorg.test_search import oracle_matches
 from tests.support import DEMO_METADATA
@@ -255,6 +257,60 @@ def test_an_object_salesforce_cannot_search_is_501_and_not_searchable_in_metadat
     assert client.get("/odata/Account?$search=acme").status_code == 200
     sets = client.get("/odata/$metadata?$format=json").get_json()["Salesforce"]["Container"]
     assert sets["Log__c"]["@Capabilities.SearchRestrictions"] == {"Searchable": False}
+
+
+def test_a_search_the_org_refuses_for_its_search_text_is_400_not_502():
+    """A wildcard inside a term that the org's index finds standing for more than 5,000 words is refused by
+    the org (MALFORMED_SEARCH) — only the index can tell, so the gateway asks: the client gets 400 naming
+    ``$search`` with the org's reason and code, and no SOSL, host or URL; on both faces, counts included."""
+    source, store = embedded_source(5)
+    words = [f"zq{i}x" for i in range(MAX_WILDCARD_WORDS + 1)]
+    for start in range(0, len(words), 2000):
+        store.insert(
+            "Account", {"Name": f"Wide {start}", "Description": " ".join(words[start : start + 2000])}
+        )
+    environ = {"GATEWAY_V2_SEARCH_PARAM": "search"}
+    client = create_app(source=source, environ=environ, host="127.0.0.1", embedded=True).test_client()
+    found = client.get("/odata/Account?$search=zq12*&$select=Name").get_json()["value"]
+    assert [row["Name"] for row in found] == ["Wide 0"]  # a narrower wildcard is answered
+
+    for url in ("/odata/Account?$search=zq*x", "/odata/Account?$search=zq*x&$count=true"):
+        response = client.get(url)
+        assert response.status_code == 400, response.get_json()
+        error = response.get_json()["error"]
+        assert (error["code"], error["target"], error["details"]) == (
+            "SearchRefused",
+            "$search",
+            [{"code": "MALFORMED_SEARCH"}],
+        )
+        assert "more than 5000 words" in error["message"]
+        assert not any(leak in error["message"] for leak in ("FIND", "RETURNING", "{", "zq*x}"))
+        assert not any(leak in response.get_data(as_text=True) for leak in ("FIND", "localorg", "http"))
+    assert client.get("/odata/Account/$count?$search=zq*x").status_code == 400
+    v2 = client.get("/odata/v2/Account?search=zq*x")
+    assert v2.status_code == 400 and b"SearchRefused" in v2.data and b"FIND" not in v2.data
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "status"),
+    [
+        ("INVALID_SEARCH", "search term must be longer than one character", 400),
+        (
+            "MALFORMED_SEARCH",
+            "\nFIND {a} RETURNING Account\n       ^\nERROR at Row:1:Column:7\nNo search term",
+            400,
+        ),
+        ("MALFORMED_SEARCH", "unexpected token: FIND {x} at https://org.my.salesforce.com/x", 400),
+        ("MALFORMED_QUERY", "unexpected token: FROM", 502),  # a query's refusal is not the client's search
+    ],
+)
+def test_search_text_refusals_map_to_400_without_sosl_and_nothing_else_does(code, message, status):
+    mapped = odata_error_from_source(SourceError(400, code, message))
+    assert mapped is not None and mapped.status == status
+    if status == 400:
+        assert mapped.target == "$search" and mapped.details == [{"code": code}]
+        for leak in ("FIND", "RETURNING", "{", "ERROR at", "salesforce.com", "http"):
+            assert leak not in mapped.message
 
 
 # --- Salesforce Connect's contains() chain ---------------------------------------------------------------
