@@ -17,12 +17,13 @@ import threading
 from collections.abc import Mapping
 
 from cachetools import TTLCache
+from werkzeug.wrappers import Request
 
 from gateway.identity.users import MappedUserError, SourceUser
 from gateway.odata.http.access import Principal, header
 from gateway.odata.http.errors import forbidden
 from gateway.odata.http.source_errors import odata_error_from_source
-from gateway.odata.service import MODEL_TTL_SECONDS, Gateway
+from gateway.odata.service import MODEL_TTL_SECONDS, Gateway, RequestContext
 from gateway.source.connection import SourceError
 
 SOURCE_TOKEN = "source-token"  # Principal.method of a passed-through source-org token
@@ -42,6 +43,15 @@ def identify(
     if known is None:
         known = environ[IDENTITY_KEY] = authenticate_request(gateway, headers, client, data=data)
     return known
+
+
+def open_request(gateway: Gateway, request: Request, *, data: bool) -> RequestContext:
+    """A face's HTTP request identified once (``identify``): the context the pipeline serves it with (the
+    user's own gateway in per-user mode). ``data``: the request reads or writes entities."""
+    principal, request_gateway = identify(
+        gateway, request.environ, request.headers, request.remote_addr, data=data
+    )
+    return request_gateway.context_for(principal)
 
 
 def authenticate_request(

@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from werkzeug.wrappers import Request
+
 from gateway.odata.http import tokens
 from gateway.odata.http.errors import ODataError
-from gateway.odata.http.headers import WRITE_METHODS
+from gateway.odata.http.headers import WRITE_METHODS, effective_method
 
 HEADER = "X-CSRF-Token"
 TOKEN_LIFETIME_SECONDS = 30 * 60
@@ -40,6 +42,11 @@ def is_valid(token: str | None, secret: bytes, principal: str, now: float | None
     if not isinstance(expiry, int) or isinstance(expiry, bool):
         return False
     return expiry >= (now if now is not None else time.time())
+
+
+def check_request(request: Request, secret: bytes, principal: str) -> None:
+    """``check_write`` for a face's HTTP request, by the method it means (``X-HTTP-Method`` applied)."""
+    check_write(effective_method(request.method, request.headers), request.headers, secret, principal)
 
 
 def check_write(method: str, headers: Mapping[str, str], secret: bytes, principal: str) -> None:

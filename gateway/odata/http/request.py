@@ -1,7 +1,8 @@
 """One OData request as every face and ``$batch`` part hands it to the pipeline (no Flask).
 
-The V4 blueprint builds one from the HTTP request; ``$batch`` builds one per part, so both go through the
-same dispatch (routing, negotiation, shaping) with the authentication and CSRF checks done once.
+Each face's blueprint builds one from the HTTP request (``from_http``: the Werkzeug request Flask hands
+it); ``$batch`` builds one per part, so both go through the same dispatch (routing, negotiation, shaping)
+with the authentication and CSRF checks done once.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.wrappers import Request
 
 from gateway.odata.http.errors import bad_request, not_implemented
 from gateway.odata.http.headers import Preferences, effective_method, parse_prefer
+from gateway.odata.http.request_body import limit_in
+from gateway.odata.write.payload import decode_content_encoding
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,15 @@ class ODataRequest:
         parts = urlsplit(url)
         args = MultiDict(parse_qsl(parts.query, keep_blank_values=True))
         return cls(method.upper(), unquote(parts.path), args, headers, body, service_root)
+
+    @classmethod
+    def from_http(cls, request: Request, path: str, service_root: str) -> ODataRequest:
+        """The request a face received over HTTP, for ``path`` (after the service root): its body
+        decompressed when gzip/deflate-encoded, never beyond the body limit in force (413)."""
+        raw = request.get_data()
+        encoding = request.headers.get("Content-Encoding")
+        body = decode_content_encoding(raw, encoding, limit_in(request.environ)) if encoding else raw
+        return cls(request.method, path, request.args, request.headers, body, service_root)
 
     @property
     def intended_method(self) -> str:

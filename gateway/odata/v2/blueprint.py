@@ -12,15 +12,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, request
 
-from gateway.identity.request import identify
+from gateway.identity.request import open_request
 from gateway.odata.http import csrf
 from gateway.odata.http.errors import bad_request
-from gateway.odata.http.headers import effective_method
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.service import Gateway
 from gateway.odata.v2.dispatch import respond
 from gateway.odata.v2.responses import DATA_SERVICE_VERSION, SERVICE_PREFIX, Call, response_for_exception
-from gateway.odata.write.payload import decode_content_encoding
 
 V2_METHODS = ["GET", "POST", "PUT", "MERGE", "PATCH", "DELETE"]
 
@@ -50,30 +48,16 @@ def create_blueprint(search_param: str | None = None) -> Blueprint:
     @bp.before_request
     def _authenticate_and_check() -> None:
         gateway = _gateway()
-        # The operation layer (gateway/operation/hooks.py) identified this request already (identify).
-        data = request.endpoint == "odata_v2.resource"  # not the service document or $metadata
         # per-user identity: a data request runs with the user's view of the gateway (their source, model
         # and paging key); CSRF tokens stay signed by the app's secret, bound to the principal (the user)
-        principal, request_gateway = identify(
-            gateway, request.environ, request.headers, request.remote_addr, data=data
-        )
-        g.odata_context = request_gateway.context_for(principal)
+        data = request.endpoint == "odata_v2.resource"  # not the service document or $metadata
+        g.odata_context = open_request(gateway, request, data=data)
         check_max_version(request.headers.get("MaxDataServiceVersion"))
         if gateway.csrf:
-            method = effective_method(request.method, request.headers)
-            csrf.check_write(method, request.headers, gateway.secret, principal.name)
+            csrf.check_request(request, gateway.secret, g.odata_context.principal.name)
 
     def _view(resource: str = "") -> Response:
-        raw = request.get_data()
-        encoding = request.headers.get("Content-Encoding")
-        req = ODataRequest(
-            method=request.method,
-            path=resource,
-            args=request.args,
-            headers=request.headers,
-            body=decode_content_encoding(raw, encoding) if encoding else raw,
-            service_root=request.host_url.rstrip("/") + SERVICE_PREFIX + "/",
-        )
+        req = ODataRequest.from_http(request, resource, request.host_url.rstrip("/") + SERVICE_PREFIX + "/")
         return respond(Call(g.odata_context, req, search_param))
 
     @bp.after_request

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from gateway.odata.http.errors import ODataError, not_found, not_implemented
+from gateway.odata.http.errors import ODataError, not_found
 from gateway.odata.http.resource_path import ResourcePath
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.model.keys import key_property
@@ -52,19 +52,13 @@ def handle_write(call: Call, entity_set: EntitySet, path: ResourcePath) -> Respo
         body, sent_as = parse_entity(req.body, req.headers.get("Content-Type"), entity_set)
         return _created(call, entity_set, operations.create(source, model, entity_set, body), sent_as)
     if path.member is not None:
-        nav = entity_set.navigation.get(path.member)
-        if method == "POST" and nav is not None and nav.collection:
-            target = model.entity_set(nav.target_set)
-            if target is None:
-                raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
-            body, sent_as = parse_entity(req.body, req.headers.get("Content-Type"), target)
-            target, record_id = operations.create_child(source, model, entity_set, path.key, nav, body)
-            return _created(call, target, record_id, sent_as)
-        raise not_implemented(
-            f"{method} on '{path.member}' of an entity is not supported (nor $links); write the entity "
-            f"itself ({entity_set.name}('<Id>')) or POST to its entity set.",
-            target=path.member,
-        )
+        nav = operations.child_navigation(entity_set, path.member, method)
+        target = model.entity_set(nav.target_set)
+        if target is None:
+            raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
+        body, sent_as = parse_entity(req.body, req.headers.get("Content-Type"), target)
+        target, record_id = operations.create_child(source, model, entity_set, path.key, nav, body)
+        return _created(call, target, record_id, sent_as)
     if method == "POST":
         raise _method_not_allowed(
             f"POST creates in an entity set ({entity_set.name}); to change this entity use MERGE or PUT.",

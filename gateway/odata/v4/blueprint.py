@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
 
-from gateway.identity.request import identify
+from gateway.identity.request import open_request
 from gateway.odata.http import csrf
-from gateway.odata.http.headers import effective_method
 from gateway.odata.http.request import ODataRequest
-from gateway.odata.http.request_body import limit_in
 from gateway.odata.service import Gateway
 from gateway.odata.v4.dispatch import respond
 from gateway.odata.v4.negotiation import check_max_version
 from gateway.odata.v4.request_context import SERVICE_PREFIX, current_gateway, service_root
 from gateway.odata.v4.responses import ODATA_VERSION, response_for_exception
-from gateway.odata.write.payload import decode_content_encoding
 
 ODATA_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"]
 
@@ -43,28 +40,14 @@ def _authenticate_and_check() -> None:
     # identity: a data request runs with the user's view of the gateway (their source, model and paging
     # key), while CSRF tokens stay signed by the app's secret, bound to the principal (the user).
     data = request.endpoint == "odata.resource"  # not the service document or $metadata
-    principal, request_gateway = identify(
-        gateway, request.environ, request.headers, request.remote_addr, data=data
-    )
-    g.odata_context = request_gateway.context_for(principal)
+    g.odata_context = open_request(gateway, request, data=data)
     check_max_version(request.headers)
     if gateway.csrf:
-        method = effective_method(request.method, request.headers)
-        csrf.check_write(method, request.headers, gateway.secret, principal.name)
+        csrf.check_request(request, gateway.secret, g.odata_context.principal.name)
 
 
 def _view(resource: str = "") -> Response:
-    raw = request.get_data()
-    encoding = request.headers.get("Content-Encoding")
-    req = ODataRequest(
-        method=request.method,
-        path=resource,
-        args=request.args,
-        headers=request.headers,
-        body=decode_content_encoding(raw, encoding, limit_in(request.environ)) if encoding else raw,
-        service_root=service_root(),
-    )
-    return respond(g.odata_context, req)
+    return respond(g.odata_context, ODataRequest.from_http(request, resource, service_root()))
 
 
 def _protocol_headers(response: Response) -> Response:

@@ -17,7 +17,7 @@ import logging
 
 from flask import Response
 
-from gateway.odata.http.errors import ODataError, bad_request, not_implemented
+from gateway.odata.http.errors import ODataError, bad_request
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.http.resource_path import ResourcePath, key_segment
 from gateway.odata.model.entities import EntitySet
@@ -56,15 +56,9 @@ def handle_write(
             )
         return _created(ctx, req, entity_set, operations.create(source, model, entity_set, _body(req)))
     if path.member is not None:
-        nav = entity_set.navigation.get(path.member)
-        if method == "POST" and nav is not None and nav.collection:
-            target, record_id = operations.create_child(source, model, entity_set, path.key, nav, _body(req))
-            return _created(ctx, req, target, record_id)
-        raise not_implemented(
-            f"{method} on '{path.member}' of an entity is not supported; write the entity itself "
-            f"({entity_set.name}('<Id>')) or POST to its entity set.",
-            target=path.member,
-        )
+        nav = operations.child_navigation(entity_set, path.member, method)
+        target, record_id = operations.create_child(source, model, entity_set, path.key, nav, _body(req))
+        return _created(ctx, req, target, record_id)
     if method == "POST":
         raise ODataError(
             405,

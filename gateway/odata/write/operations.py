@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gateway.odata.http.errors import ODataError, bad_request, not_found
+from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
 from gateway.odata.http.resource_path import KeyPredicate
 from gateway.odata.http.source_errors import odata_error_from_write
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
@@ -149,6 +149,19 @@ def create(source: Source, model: Model, entity_set: EntitySet, body: dict, extr
     payload = checked_payload(model, entity_set, body, "create")
     values = {**payload.values, **(extra or {})}
     return call(lambda: source.create(entity_set.sobject, values), entity_set.name)["id"]
+
+
+def child_navigation(entity_set: EntitySet, member: str, method: str) -> NavigationProperty:
+    """The collection navigation a write to ``Set('key')/<member>`` creates in: only a POST to one is a
+    write there (``create_child``); any other write to a member of an entity is 501."""
+    nav = entity_set.navigation.get(member)
+    if method == "POST" and nav is not None and nav.collection:
+        return nav
+    raise not_implemented(
+        f"{method} on '{member}' of an entity is not supported (nor links between entities: $links, "
+        f"$ref); write the entity itself ({entity_set.name}('<Id>')) or POST to its entity set.",
+        target=member,
+    )
 
 
 def create_child(

@@ -269,3 +269,23 @@ def test_deeply_nested_json_is_400_on_the_v2_face_too(gateway):
     assert response.status_code == 400
     assert str(MAX_JSON_DEPTH) in response.get_data(as_text=True)
     assert snapshot(store) == before
+
+
+def test_the_v2_face_bounds_a_decompressed_body_by_the_same_limit(gateway):
+    """Both faces build their request through ``ODataRequest.from_http``: GATEWAY_MAX_BODY_BYTES bounds a
+    gzip body as it is decompressed on /odata/v2 too (before, V2 used the 16 MiB default)."""
+    client, source, store = gateway
+    before = snapshot(store)
+    compressed = gzip.compress(entity(4 * LIMIT))
+    response = client.post(
+        "/odata/v2/Account",
+        data=compressed,
+        headers={
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "Accept": "application/json",
+        },
+    )
+    assert response.status_code == 413
+    assert b"PayloadTooLarge" in response.data and str(LIMIT).encode() in response.data
+    assert snapshot(store) == before

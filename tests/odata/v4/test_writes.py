@@ -575,6 +575,31 @@ def test_unsupported_related_writes_are_501_and_change_nothing(client, source, s
     assert (table(store, "Account"), table(store, "Contact")) == before
 
 
+def test_a_write_to_a_member_other_than_a_post_to_a_collection_is_501_on_both_faces(client, source, store):
+    """One rule (``operations.child_navigation``) for both faces: only POST Set('id')/<collection> writes
+    to a member of an entity; anything else is 501 naming the member, with no call and nothing written."""
+    account = new_account(client)["Id"]
+    before = (table(store, "Account"), table(store, "Contact"))
+    calls = Calls(source)
+    for prefix in ("/odata", "/odata/v2"):
+        for method, member in (
+            ("PATCH", "Name"),
+            ("POST", "Owner"),
+            ("DELETE", "Contacts"),
+            ("PUT", "Contacts"),
+        ):
+            response = client.open(
+                f"{prefix}/Account('{account}')/{member}",
+                method=method,
+                json={"LastName": "x"},
+                headers={"Accept": "application/json"},
+            )
+            assert response.status_code == 501, (prefix, method, member, response.get_data(as_text=True))
+            assert b"$ref" in response.data and member.encode() in response.data
+    assert calls.made == 0
+    assert (table(store, "Account"), table(store, "Contact")) == before
+
+
 def test_post_to_a_navigation_collection_creates_a_linked_child(client, store):
     account = new_account(client)["Id"]
     response = client.post(f"/odata/Account('{account}')/Contacts", json={"LastName": "Child"})
