@@ -15,8 +15,7 @@ from werkzeug.wrappers import Request
 
 from gateway.odata.http.errors import bad_request, not_implemented
 from gateway.odata.http.headers import Preferences, effective_method, parse_prefer
-from gateway.odata.http.request_body import limit_in
-from gateway.odata.write.payload import decode_content_encoding
+from gateway.odata.http.request_body import decode_content_encoding, limit_in
 
 
 @dataclass(frozen=True)

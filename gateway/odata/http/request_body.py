@@ -4,7 +4,7 @@
   body, whatever the face: ``BodyLimit`` wraps the whole WSGI app, so a declared ``Content-Length`` over it
   is answered 413 before anything is read, and a body without one (chunked) is read through a stream that
   fails with 413 as soon as it passes the limit — never held whole. A compressed body is decompressed only
-  up to the limit (``payload.decode_content_encoding``). Every 413 is an OData error naming the limit.
+  up to the limit (``decode_content_encoding``). Every 413 is an OData error naming the limit.
   (Werkzeug's own ``MAX_CONTENT_LENGTH`` silently truncates a chunked body at the limit, so it is not used.)
 - ``parse_json`` refuses JSON nested deeper than ``MAX_JSON_DEPTH`` with a 400 before Python's parser
   recurses into it (5,000 nested arrays were a ``RecursionError`` and a 500); entities and ``$batch``
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -145,3 +146,27 @@ def parse_json(raw: bytes, what: str, parse_float: Callable[[str], Any] | None =
         return json.loads(raw.decode("utf-8"), parse_float=parse_float)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ODataError(400, "BadRequest", f"The {what} is not valid JSON: {error}") from None
+
+
+def decode_content_encoding(raw: bytes, encoding: str | None, limit: int | None = None) -> bytes:
+    """A request body as sent, decompressed when ``Content-Encoding`` is gzip or deflate (Salesforce
+    Connect's "Compress Requests") but never beyond ``limit`` bytes (413, the body limit); 415 for other
+    encodings, 400 for a corrupt stream."""
+    limit = limit or DEFAULT_MAX_BODY_BYTES
+    name = (encoding or "").strip().lower()
+    if name in ("", "identity"):
+        return raw
+    if name not in ("gzip", "x-gzip", "deflate"):
+        raise ODataError(
+            415, "UnsupportedMediaType", f"Content-Encoding '{encoding}' is not supported; use gzip or none."
+        )
+    decoder = zlib.decompressobj(wbits=47 if "gzip" in name else 15)  # 47: gzip or zlib header
+    try:
+        data = decoder.decompress(raw, limit + 1)
+    except zlib.error as error:
+        raise ODataError(
+            400, "BadRequest", f"The {name} request body cannot be decompressed: {error}"
+        ) from None
+    if len(data) > limit or decoder.unconsumed_tail:
+        raise body_too_large(limit)
+    return data

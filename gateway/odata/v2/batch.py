@@ -22,13 +22,13 @@ from werkzeug.datastructures import Headers
 from gateway.odata.http import multipart
 from gateway.odata.http.errors import ODataError, bad_request
 from gateway.odata.http.request import ODataRequest, batch_part_resource
+from gateway.odata.http.request_body import decode_content_encoding
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.v2.bodies import parse_entity
 from gateway.odata.v2.entries import EntryShaper
 from gateway.odata.v2.responses import SERVICE_PREFIX, Call, entry_response, error_response
 from gateway.odata.write import changeset
-from gateway.odata.write.payload import decode_content_encoding
 
 MAX_BATCH_REQUESTS = 1000
 Responder = Callable[[Call], Response]

@@ -31,7 +31,7 @@ from gateway.odata.http import multipart
 from gateway.odata.http.errors import ODataError, bad_request
 from gateway.odata.http.json_body import dump_json
 from gateway.odata.http.request import ODataRequest, batch_part_resource
-from gateway.odata.http.request_body import limit_in, parse_json
+from gateway.odata.http.request_body import decode_content_encoding, limit_in, parse_json
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.service import RequestContext
 from gateway.odata.v4.negotiation import check_max_version, json_format
@@ -39,7 +39,6 @@ from gateway.odata.v4.request_context import SERVICE_PREFIX
 from gateway.odata.v4.responses import ODATA_VERSION, error_response
 from gateway.odata.v4.shape import JsonFormat, Shaper
 from gateway.odata.write import changeset
-from gateway.odata.write.payload import decode_content_encoding
 from gateway.operation.context import CallBudgetExceeded, check_call_budget
 
 MAX_BATCH_REQUESTS = 1000

@@ -28,14 +28,13 @@ import datetime as dt
 import json
 import math
 import re
-import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from gateway.odata.http.errors import ODataError, not_implemented
-from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES, body_too_large, parse_json
+from gateway.odata.http.request_body import parse_json
 from gateway.odata.http.resource_path import parse_key
 from gateway.odata.model.entities import HIDDEN, EntitySet, Model, Property
 from gateway.odata.model.keys import is_salesforce_id, require_record_id
@@ -150,34 +149,6 @@ def check_method_allowed(
             entity_set.name,
             headers={"Allow": allow},
         )
-
-
-# --- the body -------------------------------------------------------------------------------------------
-
-
-
-def decode_content_encoding(raw: bytes, encoding: str | None, limit: int | None = None) -> bytes:
-    """A request body as sent, decompressed when ``Content-Encoding`` is gzip or deflate (Salesforce
-    Connect's "Compress Requests") but never beyond ``limit`` bytes (413, the body limit); 415 for other
-    encodings, 400 for a corrupt stream."""
-    limit = limit or DEFAULT_MAX_BODY_BYTES
-    name = (encoding or "").strip().lower()
-    if name in ("", "identity"):
-        return raw
-    if name not in ("gzip", "x-gzip", "deflate"):
-        raise ODataError(
-            415, "UnsupportedMediaType", f"Content-Encoding '{encoding}' is not supported; use gzip or none."
-        )
-    decoder = zlib.decompressobj(wbits=47 if "gzip" in name else 15)  # 47: gzip or zlib header
-    try:
-        data = decoder.decompress(raw, limit + 1)
-    except zlib.error as error:
-        raise ODataError(
-            400, "BadRequest", f"The {name} request body cannot be decompressed: {error}"
-        ) from None
-    if len(data) > limit or decoder.unconsumed_tail:
-        raise body_too_large(limit)
-    return data
 
 
 # --- the entity body ------------------------------------------------------------------------------------

@@ -11,13 +11,12 @@ import pytest
 
 from gateway.app import create_app
 from gateway.odata.http.errors import ODataError
-from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES
+from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES, decode_content_encoding
 from gateway.odata.http.source_errors import odata_error_from_write
 from gateway.odata.write.payload import (
     ValueProblem,
     check_method_allowed,
     convert_entity,
-    decode_content_encoding,
     parse_entity_body,
     replace_values,
     to_salesforce_value,
