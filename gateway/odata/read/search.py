@@ -101,8 +101,11 @@ def read_page(source: Source, plan: ReadPlan, *, page_size: int, position: PageS
         remaining = min(remaining, plan.top - position.served)
     remaining = max(remaining, 0)
     size = min(page_size, remaining)
-    if size == 0:
-        return [], False, None, position.count
+    if size == 0:  # e.g. the count-only ``$count=true&$top=0``: no rows, but the count is still owed
+        count = position.count
+        if plan.count and count is None:
+            count = count_matches(source, plan)
+        return [], False, None, count
     lookahead = remaining > size  # one row more than shown tells whether another page exists
     records, exhausted = _fetch(source, plan, position.after, size + (1 if lookahead else 0))
     more = lookahead and len(records) > size

@@ -96,6 +96,22 @@ def test_salesforce_connect_free_text_request_is_one_search_call(demo, client, s
     assert spent == 1  # the count came with the page
 
 
+def test_count_only_search_with_top_0_reports_the_count_in_one_call(demo, client, source):
+    """Salesforce Connect's count-only request (``$count=true&$top=0``) with ``$search``: no rows, the same
+    ``@odata.count`` as a normal page reports, one call (the count) — below and at the 2,000 cap."""
+    for entity_set, search in (("Account", "Acme"), ("Contact", "example")):
+        url = f"/odata/{entity_set}?$select=Id&$count=true&$search={search}&$top="
+        paged = client.get(url + "25").get_json()
+        response, spent = calls(source, lambda url=url: client.get(url + "0"))
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert body["value"] == []
+        expected = min(len(oracle(demo, entity_set, search)), 2000)
+        assert body["@odata.count"] == paged["@odata.count"] == expected
+        assert "@odata.nextLink" not in body
+        assert spent == 1
+
+
 def test_terms_phrases_and_operators_match_the_oracle(demo, client):
     for search in (
         "acme corp",
