@@ -510,11 +510,13 @@ def test_an_object_the_user_cannot_read_is_403_not_a_source_error(org):
     assert bind(model.entity_set("Account"), model, parse_query_options({"$select": "Name"})).select
 
 
-def test_a_property_of_an_object_the_user_cannot_read_is_403_without_a_source_call():
-    """``Case('id')/Subject`` by a user whose profile has no access to Case at all is refused like a read or
-    an expansion of Case (403 naming the set), on both faces, before any call reaches the source org."""
+def _gateway_hiding(*sobjects: str):
+    """A per-user gateway on a small demo org whose Sales Rep profile has no access at all to ``sobjects``;
+    the West rep's bearer header, made after a first request builds their model (their describes), so what
+    follows measures only itself. Returns (gateway client, local org, store, West rep's headers)."""
     security = tomllib.loads(DEMO_SECURITY_PATH.read_text())
-    del security["profiles"]["Sales Rep"]["objects"]["Case"]
+    for sobject in sobjects:
+        del security["profiles"]["Sales Rep"]["objects"][sobject]
     store = Store(load_schema(DEMO_SCHEMA_PATH))
     load_demo(store, accounts=5)
     config = LocalOrgConfig(token=NAMED_TOKEN, security=parse_security(security))
@@ -522,11 +524,17 @@ def test_a_property_of_an_object_the_user_cannot_read_is_403_without_a_source_ca
     named = SourceConnection.in_process(localorg, access_token=NAMED_TOKEN)
     environ = {"GATEWAY_IDENTITY": "per-user", "GATEWAY_SECRET": "unreadable-object-secret-0123456789"}
     client = create_app(source=named, environ=environ, host="127.0.0.1").test_client()
+    west = bearer(login(localorg.test_client(), WEST))
+    assert odata(client, f"Account('{owned_by(store, WEST)}')/Name", west).status_code == 200
+    return client, localorg, store, west
+
+
+def test_a_property_of_an_object_the_user_cannot_read_is_403_without_a_source_call():
+    """``Case('id')/Subject`` by a user whose profile has no access to Case at all is refused like a read or
+    an expansion of Case (403 naming the set), on both faces, before any call reaches the source org."""
+    client, localorg, store, west = _gateway_hiding("Case")
     (case_id,) = store.conn.execute('SELECT "Id" FROM "Case" LIMIT 1').fetchone()
     accounting = localorg.extensions["localorg"].accounting
-    west = bearer(login(localorg.test_client(), WEST))
-    # the user's model (their describes) is made by a first request, so what follows measures the refusal
-    assert odata(client, f"Account('{owned_by(store, WEST)}')/Name", west).status_code == 200
 
     for path in (f"Case('{case_id}')/Subject", f"Case('{case_id}')/Subject/$value"):
         before = accounting.used
@@ -541,6 +549,39 @@ def test_a_property_of_an_object_the_user_cannot_read_is_403_without_a_source_ca
     admin = bearer(login(localorg.test_client(), ADMIN))
     subject = store.conn.execute('SELECT "Subject" FROM "Case" WHERE "Id" = ?', (case_id,)).fetchone()[0]
     assert odata(client, f"Case('{case_id}')/Subject", admin).get_json()["value"] == subject
+
+
+def test_navigation_from_an_object_the_user_cannot_read_is_403_without_a_source_call():
+    """``Case('id')/Account`` (single-valued) and ``Contact('id')/Cases`` (collection, also by an alternate
+    key and with ``/$count``) by a user whose profile cannot read Case nor Contact at all: 403 naming the
+    unreadable set the path starts from, on both faces, before any call reaches the source org."""
+    client, localorg, store, west = _gateway_hiding("Case", "Contact")
+    with_account = 'SELECT "Id" FROM "Case" WHERE "AccountId" IS NOT NULL LIMIT 1'
+    (case_id,) = store.conn.execute(with_account).fetchone()
+    (contact_id,) = store.conn.execute('SELECT "Id" FROM "Contact" LIMIT 1').fetchone()
+    accounting = localorg.extensions["localorg"].accounting
+    paths = {
+        f"Case('{case_id}')/Account": "Case",
+        f"Case('{case_id}')/Contact": "Case",
+        f"Contact('{contact_id}')/Account": "Contact",
+        f"Contact('{contact_id}')/Cases": "Contact",
+        f"Contact('{contact_id}')/Cases/$count": "Contact",
+    }
+    for path, unreadable in paths.items():
+        before = accounting.used
+        response = odata(client, path, west)
+        assert response.status_code == 403, (path, response.get_data(as_text=True))
+        assert response.get_json()["error"]["target"] == unreadable
+        assert accounting.used == before, path
+        before = accounting.used
+        v2 = client.get(f"/odata/v2/{path.replace('/$count', '')}", headers=west)
+        assert v2.status_code == 403 and b"Forbidden" in v2.data, (path, v2.data)
+        assert accounting.used == before, path
+    # the admin still navigates from the same records
+    admin = bearer(login(localorg.test_client(), ADMIN))
+    account_id = store.conn.execute('SELECT "AccountId" FROM "Case" WHERE "Id" = ?', (case_id,)).fetchone()[0]
+    assert odata(client, f"Case('{case_id}')/Account", admin).get_json()["Id"] == account_id
+    assert odata(client, f"Contact('{contact_id}')/Cases", admin).status_code == 200
 
 
 # --- delta links (change tracking) -----------------------------------------------------------------

@@ -24,7 +24,7 @@ from gateway.odata.http.resource_path import ResourcePath, parse_resource_path
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
 from gateway.odata.model.keys import key_condition, keyed_id
 from gateway.odata.read import paging
-from gateway.odata.read.bind import bind
+from gateway.odata.read.bind import bind, check_readable
 from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page, read_property
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
@@ -351,6 +351,7 @@ def _property(call: Call, entity_set: EntitySet, key: Condition, path: ResourceP
 def _navigation(
     call: Call, entity_set: EntitySet, key: Condition, nav: NavigationProperty, path: ResourcePath
 ) -> Response:
+    check_readable(entity_set)  # 403 before the parent is queried, as for its reads
     target = call.model.entity_set(nav.target_set)
     if target is None:  # the model only links published sets; kept as a guard
         raise not_found(f"'{nav.name}' leads to an unpublished entity set.")

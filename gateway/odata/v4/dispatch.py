@@ -21,7 +21,7 @@ from gateway.odata.http.resource_path import ResourcePath, key_segment, parse_re
 from gateway.odata.model.entities import EntitySet, NavigationProperty
 from gateway.odata.model.keys import key_condition, keyed_id
 from gateway.odata.read import paging
-from gateway.odata.read.bind import bind
+from gateway.odata.read.bind import bind, check_readable
 from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page, read_property
 from gateway.odata.read.paging import PageState
 from gateway.odata.read.plan import ReadPlan, plan_read, restrict
@@ -254,6 +254,7 @@ class _Read:
     def navigation(
         self, entity_set: EntitySet, key: Condition, nav: NavigationProperty, path: ResourcePath
     ) -> Response:
+        check_readable(entity_set)  # 403 before the parent is queried, as for its reads
         target = self.ctx.model().entity_set(nav.target_set)
         if target is None:  # the model only links published sets; kept as a guard
             raise not_found(f"'{nav.name}' leads to an unpublished entity set.")
