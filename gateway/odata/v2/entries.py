@@ -20,8 +20,8 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
+from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.v2.metadata import v2_type
 from gateway.odata.v2.values import Converter, atom_converter, atom_date, json_converter
@@ -32,11 +32,6 @@ RELATED = "http://schemas.microsoft.com/ado/2007/08/dataservices/related/"
 SCHEME = "http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"
 ATOM_FEED = "application/atom+xml;type=feed"
 ATOM_ENTRY = "application/atom+xml;type=entry"
-
-
-def key_segment(key: str) -> str:
-    """``('001…')``: the key predicate of an entity's URL."""
-    return "('" + quote(key.replace("'", "''"), safe="") + "')"
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from __future__ import annotations
 from flask import Response
 
 from gateway.odata.http.errors import ODataError, not_found
-from gateway.odata.http.resource_path import ResourcePath
+from gateway.odata.http.resource_path import ResourcePath, key_segment
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.model.keys import key_property
 from gateway.odata.v2.bodies import parse_entity
-from gateway.odata.v2.entries import EntryShaper, key_segment
+from gateway.odata.v2.entries import EntryShaper
 from gateway.odata.v2.negotiation import Format
 from gateway.odata.v2.responses import Call, entry_response
 from gateway.odata.write import operations
