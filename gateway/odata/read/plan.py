@@ -40,6 +40,15 @@ class ExpandPlan:
     select: tuple[str, ...]  # the target's property names to return
     collection: bool
 
+    @property
+    def name(self) -> str:
+        return self.navigation.name
+
+    @property
+    def selects_all(self) -> bool:
+        """Whether every property of the target is returned (no ``$select`` of its own)."""
+        return self.select == tuple(self.target.properties)
+
 
 @dataclass(frozen=True)
 class ReadPlan:

@@ -33,7 +33,6 @@ from gateway.odata.v2 import batch, writes
 from gateway.odata.v2 import metadata as v2_metadata
 from gateway.odata.v2.entries import (
     EntryShaper,
-    Expansion,
     atom_feed,
     atom_property,
     json_feed,
@@ -253,16 +252,10 @@ def resource(call: Call) -> Response:
     return _property(call, entity_set, key, path)
 
 
-def _expansions(plan: ReadPlan) -> tuple[Expansion, ...]:
-    return tuple(
-        Expansion(e.navigation.name, e.target, e.select, e.navigation.collection) for e in plan.expand
-    )
-
-
 def _shaper(call: Call, entity_set: EntitySet, plan: ReadPlan, selected: bool) -> EntryShaper:
     namespace = call.model.namespace
     return EntryShaper.build(
-        entity_set, plan.select, _expansions(plan), call.root, namespace, all_links=not selected
+        entity_set, plan.select, plan.expand, call.root, namespace, all_links=not selected
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet
+from gateway.odata.read.plan import ExpandPlan
 from gateway.odata.v2.metadata import v2_type
 from gateway.odata.v2.values import Converter, atom_converter, atom_date, json_converter
 from gateway.odata.v2.xmlwriter import ATOM_NS, D_NS, M_NS, XML_NS, q
@@ -32,20 +33,6 @@ RELATED = "http://schemas.microsoft.com/ado/2007/08/dataservices/related/"
 SCHEME = "http://schemas.microsoft.com/ado/2007/08/dataservices/scheme"
 ATOM_FEED = "application/atom+xml;type=feed"
 ATOM_ENTRY = "application/atom+xml;type=entry"
-
-
-@dataclass(frozen=True)
-class Expansion:
-    """One expanded navigation property as shaping needs it."""
-
-    name: str
-    target: EntitySet
-    select: tuple[str, ...]
-    collection: bool
-
-    @property
-    def target_all(self) -> tuple[str, ...]:
-        return tuple(self.target.properties)
 
 
 def _now_text() -> str:
@@ -68,7 +55,7 @@ class EntryShaper:
     service_root: str
     type_name: str  # qualified: "Salesforce.Account"
     fields: tuple[_Field, ...]
-    expansions: tuple[tuple[Expansion, EntryShaper], ...]
+    expansions: tuple[tuple[ExpandPlan, EntryShaper], ...]
     deferred: tuple[tuple[str, bool], ...]  # (navigation name, collection) shown as links only
     with_etag: bool
 
@@ -77,7 +64,7 @@ class EntryShaper:
         cls,
         entity_set: EntitySet,
         select: tuple[str, ...],
-        expansions: tuple[Expansion, ...],
+        expansions: tuple[ExpandPlan, ...],
         service_root: str,
         namespace: str,
         *,
@@ -92,9 +79,7 @@ class EntryShaper:
         nested = tuple(
             (
                 e,
-                cls.build(
-                    e.target, e.select, (), service_root, namespace, all_links=e.select == e.target_all
-                ),
+                cls.build(e.target, e.select, (), service_root, namespace, all_links=e.selects_all),
             )
             for e in expansions
         )

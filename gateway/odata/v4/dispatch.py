@@ -24,14 +24,13 @@ from gateway.odata.read import paging
 from gateway.odata.read.bind import bind, check_readable
 from gateway.odata.read.execute import Page, count_rows, fetch_one, read_entity, read_page, read_property
 from gateway.odata.read.paging import PageState
-from gateway.odata.read.plan import ReadPlan, plan_read, restrict
+from gateway.odata.read.plan import ExpandPlan, ReadPlan, plan_read, restrict
 from gateway.odata.read.query_options import QueryOptions, parse_query_options
 from gateway.odata.service import RequestContext
 from gateway.odata.v4 import batch, csdl, delta, writes
 from gateway.odata.v4.negotiation import json_format, metadata_wants_json
 from gateway.odata.v4.responses import ODATA_VERSION, json_response, response_for_exception
 from gateway.odata.v4.shape import (
-    Expansion,
     JsonFormat,
     Shaper,
     count_value,
@@ -136,12 +135,6 @@ def _path_text(path: ResourcePath) -> str:
     return text
 
 
-def expansions_of(plan: ReadPlan) -> tuple[Expansion, ...]:
-    return tuple(
-        Expansion(e.navigation.name, e.target, e.select, e.navigation.collection) for e in plan.expand
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class _Read:
     """One GET: the context, the request and the JSON format it asked for."""
@@ -161,7 +154,7 @@ class _Read:
         return parse_query_options(state.options), state
 
     def shaper(
-        self, entity_set: EntitySet, select: tuple[str, ...], expansions: tuple[Expansion, ...]
+        self, entity_set: EntitySet, select: tuple[str, ...], expansions: tuple[ExpandPlan, ...]
     ) -> Shaper:
         namespace = self.ctx.model().namespace
         return Shaper.build(entity_set, select, expansions, self.fmt, self.req.service_root, namespace)
@@ -174,7 +167,7 @@ class _Read:
     def page_response(
         self, plan: ReadPlan, page: Page, context_set: str, options: QueryOptions, applied: str | None
     ) -> Response:
-        expansions = expansions_of(plan)
+        expansions = plan.expand
         selected = plan.select if options.select is not None else None
         body = self.context(context_set + select_clause(selected, expansions))
         if plan.count and page.count is not None:
@@ -225,7 +218,7 @@ class _Read:
         record = read_entity(self.ctx.source, plan, key)
         if record is None:
             raise not_found(f"No {entity_set.name} with that key.", target=entity_set.name)
-        expansions = expansions_of(plan)
+        expansions = plan.expand
         selected = plan.select if self.req.args.get("$select") is not None else None
         body = self.context(f"{entity_set.name}{select_clause(selected, expansions)}/$entity")
         body.update(self.shaper(entity_set, plan.select, expansions).shape(record))

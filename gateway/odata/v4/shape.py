@@ -17,6 +17,7 @@ from typing import Any
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet, Property
 from gateway.odata.model.values import etag_of, sf_datetime_to_odata
+from gateway.odata.read.plan import ExpandPlan
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,6 @@ class JsonFormat:
         if self.ieee754:
             text += ";IEEE754Compatible=true"
         return text
-
-
-@dataclass(frozen=True)
-class Expansion:
-    """One expanded navigation property as shaping needs it."""
-
-    name: str
-    target: EntitySet
-    select: tuple[str, ...]
-    collection: bool
 
 
 Converter = Callable[[Any], Any]
@@ -93,7 +84,7 @@ class Shaper:
     service_root: str
     namespace: str
     fields: tuple[tuple[str, Converter | None], ...]
-    expansions: tuple[tuple[Expansion, Shaper], ...]
+    expansions: tuple[tuple[ExpandPlan, Shaper], ...]
     with_etag: bool
 
     @classmethod
@@ -101,7 +92,7 @@ class Shaper:
         cls,
         entity_set: EntitySet,
         select: tuple[str, ...],
-        expansions: tuple[Expansion, ...],
+        expansions: tuple[ExpandPlan, ...],
         fmt: JsonFormat,
         service_root: str,
         namespace: str = "Salesforce",
@@ -143,13 +134,12 @@ class Shaper:
         return out
 
 
-def select_clause(select: tuple[str, ...] | None, expansions: tuple[Expansion, ...]) -> str:
+def select_clause(select: tuple[str, ...] | None, expansions: tuple[ExpandPlan, ...]) -> str:
     """The parenthesised part of a context URL: ``(Name,Id,Contacts(LastName))``; '' when nothing is
     projected or expanded. ``select`` is None when the client asked for all properties."""
     parts = list(select or ())
     for expansion in expansions:
-        every = expansion.select == tuple(expansion.target.properties)
-        parts.append(f"{expansion.name}({'' if every else ','.join(expansion.select)})")
+        parts.append(f"{expansion.name}({'' if expansion.selects_all else ','.join(expansion.select)})")
     return f"({','.join(parts)})" if parts else ""
 
 
