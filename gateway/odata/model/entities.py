@@ -9,6 +9,7 @@ lookup's ``relationshipName`` (``Account``, ``Owner``) or the child relationship
 from __future__ import annotations
 
 import builtins
+import functools
 from dataclasses import dataclass, field
 
 from gateway.soql.search_words import SEARCHABLE_TYPES
@@ -72,7 +73,7 @@ class EntitySet:
     # per-user identity: False when the requesting user's source-org permissions hide the whole object
     readable: bool = True
 
-    @builtins.property
+    @functools.cached_property  # read for every candidate a search verifies: computed once per set
     def search_fields(self) -> tuple[str, ...]:
         """The published properties Salesforce search looks in (text, picklist, email, phone, url...)."""
         return tuple(p.name for p in self.properties.values() if p.sf_type in SEARCHABLE_TYPES)
