@@ -45,7 +45,13 @@ from gateway.odata.read.capabilities import (
     DATE_PART_FUNCTIONS,
     LIKE_FUNCTIONS,
 )
-from gateway.odata.read.query_options import ExpandItem, OrderItem, QueryOptions, parse_datetime
+from gateway.odata.read.query_options import (
+    ExpandItem,
+    OrderItem,
+    QueryOptions,
+    operand_chain,
+    parse_datetime,
+)
 from gateway.odata.read.search_expr import bind_search, check_contains_chain
 from gateway.soql import syntax as soql
 from gateway.soql.conditions import FALSE, TRUE, conjunction, disjunction
@@ -171,18 +177,6 @@ class _Value:
         return soql.Comparison(self.field, "!=", soql.NullLiteral())
 
 
-def _chain(node: Any, op: type) -> list[Any]:
-    """The operands of a chain of one boolean operator (``a or b or c``), in order, without recursion."""
-    operands, stack = [], [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.BoolOp) and isinstance(item.op, op):
-            stack.extend((item.right, item.left))
-        else:
-            operands.append(item)
-    return operands
-
-
 def _is_literal(node: Any) -> bool:
     return isinstance(node, ast._Literal) and not isinstance(node, ast.List)
 
@@ -271,7 +265,7 @@ class _Binder:
             case ast.BoolOp(op=ast.And() | ast.Or() as op):
                 # a chain ``a and b and c`` is a left-deep tree: walk it flat, so a 1,000-term chain
                 # costs no stack, and combine all operands at once (linear SOQL)
-                preds = [self.predicate(item) for item in _chain(node, type(op))]
+                preds = [self.predicate(item) for item in operand_chain(node, type(op))]
                 if isinstance(op, ast.Or):
                     return _Pred.any_of(preds)
                 return _Pred.all_of(preds)

@@ -292,6 +292,18 @@ def parse_filter(text: str) -> Any:
         raise _syntax_error("$filter", str(exc)) from None
 
 
+def operand_chain(node: Any, op: type) -> list[Any]:
+    """The operands of a chain of one boolean operator (``a or b or c``), in order, without recursion."""
+    operands, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.BoolOp) and isinstance(item.op, op):
+            stack.extend((item.right, item.left))
+        else:
+            operands.append(item)
+    return operands
+
+
 # --- $select, $orderby, $expand ------------------------------------------------------------------
 
 

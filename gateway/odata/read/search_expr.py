@@ -23,6 +23,7 @@ from odata_query import ast
 from gateway.odata.http.errors import ODataError, bad_request, not_implemented
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.read.capabilities import CAPABILITIES
+from gateway.odata.read.query_options import operand_chain
 from gateway.soql.search_words import MAX_SEARCH_TEXT, SearchRuleError, check_search
 from gateway.soql.sosl import (
     MAX_SEARCH_DEPTH,
@@ -221,15 +222,8 @@ def bind_search(entity_set: EntitySet, text: str) -> SearchExpr:
 def _contains_chain(node: Any) -> list[str] | None:
     """The property names of Salesforce Connect's search filter ``contains(F,'x') eq true or …`` (all with
     the same text), or None when ``node`` is another filter."""
-    items, pending = [], [node]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, ast.BoolOp) and isinstance(item.op, ast.Or):
-            pending.extend((item.right, item.left))
-        else:
-            items.append(item)
     names, texts = [], set()
-    for item in items:
+    for item in operand_chain(node, ast.Or):
         match item:
             case ast.Compare(
                 comparator=ast.Eq(),
