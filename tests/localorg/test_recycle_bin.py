@@ -12,26 +12,16 @@ import pytest
 from gateway.localorg.api import create_app
 from gateway.localorg.config import LocalOrgConfig
 from gateway.localorg.store import DEFAULT_RECYCLE_DAYS, Store
+from tests.localorg.test_store import Clock
 
 V = "/services/data/v59.0"
 AUTH = {"Authorization": "Bearer T"}
 T0 = dt.datetime(2024, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += dt.timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture
