@@ -3,9 +3,9 @@
 It adds, at app level (so every face — V4, V2, any other blueprint — passes through it):
 
 - before each request: open the request record (``X-Request-Id`` honoured or generated); for a face's
-  request authenticate the principal (the face reuses ``request.environ[PRINCIPAL_KEY]``), apply the
-  rate limit and, for data requests, the API reserve (refusals are ``ODataError`` s, which every face
-  renders), and give a ``$batch`` its call budget;
+  request identify the principal (``identity.request.identify`` keeps it in the WSGI environ, so the face
+  does not check the credentials again), apply the rate limit and, for data requests, the API reserve
+  (refusals are ``ODataError`` s, which every face renders), and give a ``$batch`` its call budget;
 - after it: ``X-Request-Id`` and ``Age`` headers; at teardown the JSON log line and the metrics;
 - the endpoints ``/health``, ``/ready`` and ``/metrics`` (``endpoints.py``);
 - response compression (flask-compress: brotli or gzip, as the client accepts);
@@ -33,7 +33,7 @@ from gateway.operation.endpoints import create_blueprint
 from gateway.operation.governed_source import GovernedSource
 from gateway.operation.governor import GovernorRefusal, RateLimiter, ReserveGuard
 from gateway.operation.metrics import Metrics
-from gateway.operation.names import ENDPOINTS, OPERATION_KEY, PRINCIPAL_KEY
+from gateway.operation.names import ENDPOINTS, OPERATION_KEY
 from gateway.operation.public_url import PublicUrl
 from gateway.operation.readiness import Readiness
 from gateway.operation.request_log import RequestLog
@@ -156,7 +156,6 @@ def _begin() -> None:
     principal, _ = identify(
         gateway, request.environ, request.headers, request.remote_addr, data=path not in _NO_DATA
     )
-    request.environ[PRINCIPAL_KEY] = principal
     record.principal = principal.name
     operation = current_operation()
     try:
