@@ -49,7 +49,3 @@ class Coalescer:
             with self._lock:
                 del self._flights[key]
             flight.done.set()
-
-    def in_flight(self) -> int:
-        with self._lock:
-            return len(self._flights)
