@@ -20,17 +20,15 @@ the object, the organisation-wide default (Public Read Only: everyone reads; Pub
 reads and edits), else ownership — the owner, and users whose role is above the owner's role. Deleting
 needs ownership (or the hierarchy, or Modify All) even where the default is Public Read/Write.
 
-The user a request runs as is set with ``acting_as(access)`` (a context variable, like Salesforce's
+The user a request runs as is set with ``start_acting(access)`` (a context variable, like Salesforce's
 running user); the store's writes check ``running_access()``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from .errors import SalesforceError, not_found
@@ -54,18 +52,9 @@ def insufficient_access() -> SalesforceError:
     return SalesforceError(400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
 
 
-@contextlib.contextmanager
-def acting_as(access: UserAccess | None) -> Iterator[None]:
-    """Run the block as this user (None: unrestricted)."""
-    token = _running.set(access)
-    try:
-        yield
-    finally:
-        _running.reset(token)
-
-
 def start_acting(access: UserAccess | None) -> contextvars.Token:
-    """Run as this user until ``stop_acting(token)`` (a request's before and teardown hooks)."""
+    """Run as this user (None: unrestricted) until ``stop_acting(token)`` (a request's before and teardown
+    hooks)."""
     return _running.set(access)
 
 

@@ -3,10 +3,10 @@
 Every request under ``/services/data/<version>/`` passes the same gate, in Salesforce's order: a valid
 session (else 401 INVALID_SESSION_ID, uncounted), the API limit (else 403 REQUEST_LIMIT_EXCEEDED, uncounted),
 then it counts, then the version must exist (else 404 NOT_FOUND). With a security model
-(``LocalOrgConfig.security``) the request then runs as the session's user (``access.acting_as``): describes,
-queries, record reads and writes show and allow only what that user may. Paths work with or without a
-trailing slash. Every failure answers in Salesforce's error shape; an unexpected exception becomes 500
-UNKNOWN_EXCEPTION (logged), never a trace.
+(``LocalOrgConfig.security``) the request then runs as the session's user (``access.start_acting``):
+describes, queries, record reads and writes show and allow only what that user may. Paths work with or
+without a trailing slash. Every failure answers in Salesforce's error shape; an unexpected exception becomes
+500 UNKNOWN_EXCEPTION (logged), never a trace.
 """
 
 from __future__ import annotations
