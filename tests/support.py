@@ -1,6 +1,6 @@
-"""What several test folders share: repository paths, a tiny describe-JSON schema, a local org process
-started by the real command, a JWT signing key with its certificate, and the demo org's users (with a
-password-grant login against a local org's Flask test client).
+"""What several test folders share: repository paths, a tiny describe-JSON schema, the gateway on the
+embedded demo org, a local org process started by the real command, a JWT signing key with its certificate,
+and the demo org's users (with a password-grant login against a local org's Flask test client).
 
 Fixtures built on these live in ``tests/conftest.py``; helpers that belong to one folder live there
 (``tests/odata/read/model_fixture.py``, ``tests/odata/v4/csdl_support.py``).
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +31,16 @@ ADMIN, MANAGER, EAST, WEST = (
     "rep.east@localorg.test",
     "rep.west@localorg.test",
 )
+
+
+def embedded_gateway(rows: int) -> tuple[Any, Any, Any]:
+    """(the gateway app, its source, the local org store) on the embedded demo org of ``rows`` Accounts,
+    open to anonymous requests as ``gateway serve`` on 127.0.0.1 serves it."""
+    from gateway.app import create_app
+    from gateway.source.embedded import embedded_source
+
+    source, store = embedded_source(rows)
+    return create_app(source=source, environ={}, host="127.0.0.1", embedded=True), source, store
 
 
 def password_form(username: str, password: str = "localorg") -> dict[str, str]:

@@ -9,17 +9,15 @@ import pytest
 import requests
 from odata import ODataService
 
-from gateway.app import create_app
-from gateway.source.embedded import embedded_source
 from gateway.source.wsgi_transport import WsgiAdapter
+from tests.support import embedded_gateway
 
 ROOT = "http://gateway.test/odata/"
 
 
 @pytest.fixture(scope="module")
 def demo():
-    source, _ = embedded_source(300)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, _ = embedded_gateway(300)
     session = requests.Session()
     session.mount("http://gateway.test/", WsgiAdapter(app))
     service = ODataService(ROOT, reflect_entities=True, session=session)

@@ -7,7 +7,6 @@ import pytest
 from lxml import etree
 from pyodata.v2.model import Config, MetadataBuilder, PolicyFatal
 
-from gateway.app import create_app
 from gateway.odata.v2.metadata import (
     metadata_document,
     service_document_json,
@@ -15,16 +14,15 @@ from gateway.odata.v2.metadata import (
     v2_type,
 )
 from gateway.odata.v2.xmlwriter import EDM_NS, EDMX_NS, M_NS, SAP_NS
-from gateway.source.embedded import embedded_source
 from tests.odata.read.model_fixture import MODEL
+from tests.support import embedded_gateway
 
 NS = {"edmx": EDMX_NS, "edm": EDM_NS, "m": M_NS, "sap": SAP_NS}
 
 
 @pytest.fixture(scope="module")
 def demo_model():
-    source, _ = embedded_source(50)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, _ = embedded_gateway(50)
     return app.extensions["odata_gateway"].model()
 
 

@@ -10,15 +10,13 @@ import json
 
 import pytest
 
-from gateway.app import create_app
 from gateway.odata.http.multipart import HttpResponsePart, parse_batch_response
-from gateway.source.embedded import embedded_source
+from tests.support import embedded_gateway
 
 
 @pytest.fixture()
 def gateway():
-    source, store = embedded_source(20)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, store = embedded_gateway(20)
     return app.test_client(), source, store
 
 

@@ -9,17 +9,15 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.app import create_app
 from gateway.odata.v4 import batch, shape
 from gateway.odata.write import payload
-from gateway.source.embedded import embedded_source
 from tests.odata.v4.test_batch import account_ids, creates, json_batch
+from tests.support import embedded_gateway
 
 
 @pytest.fixture()
 def gateway():
-    source, store = embedded_source(20)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, store = embedded_gateway(20)
     return app.test_client(), source, store
 
 

@@ -8,18 +8,16 @@ import time
 
 import pytest
 
-from gateway.app import create_app
 from gateway.odata.read.query_options import MAX_FILTER_DEPTH, MAX_FILTER_TERMS
 from gateway.soql.printer import MAX_STATEMENT, StatementTooLong, print_soql
 from gateway.soql.syntax import Comparison, Field, Or, Query, StringLiteral
-from gateway.source.embedded import embedded_source
 from tests.odata.read.model_fixture import where
+from tests.support import embedded_gateway
 
 
 @pytest.fixture(scope="module")
 def gateway():
-    source, store = embedded_source(5)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, store = embedded_gateway(5)
     return app.test_client(), source, store
 
 

@@ -8,20 +8,18 @@ import json
 import pytest
 from werkzeug.datastructures import Headers, MultiDict
 
-from gateway.app import create_app
 from gateway.odata.http.access import ANONYMOUS
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.service import RequestContext
 from gateway.odata.v4.dispatch import respond
-from gateway.source.embedded import embedded_source
+from tests.support import embedded_gateway
 
 ROOT = "https://gateway.test/odata/"
 
 
 @pytest.fixture(scope="module")
 def demo():
-    source, store = embedded_source(12)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, store = embedded_gateway(12)
     return app.extensions["odata_gateway"], source, store
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.app import create_app
-from gateway.source.embedded import embedded_source
 from tests.odata.v4.test_batch import json_batch, multipart_body, part, snapshot
+from tests.support import embedded_gateway
 
 
 @pytest.fixture()
 def gateway():
-    source, store = embedded_source(5)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, store = embedded_gateway(5)
     return app.test_client(), source, store
 
 

@@ -21,6 +21,7 @@ from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES, MAX_JSON_DEP
 from gateway.source.connection import Credentials, SourceConnection
 from gateway.source.embedded import DEMO_SCHEMA_PATH, embedded_source
 from tests.odata.v4.test_batch import snapshot
+from tests.support import embedded_gateway
 
 LIMIT = 64 * 1024
 
@@ -46,8 +47,7 @@ def assert_too_large(response) -> None:
 
 
 def test_default_body_limit_is_16_mib():
-    source, _ = embedded_source(1)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, _, _ = embedded_gateway(1)
     assert app.config["GATEWAY_MAX_BODY_BYTES"] == DEFAULT_MAX_BODY_BYTES == 16 * 1024 * 1024
 
 

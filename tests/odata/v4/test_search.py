@@ -22,14 +22,12 @@ from gateway.soql.sosl_printer import print_sosl
 from gateway.source.connection import SourceConnection, SourceError
 from gateway.source.embedded import embedded_source
 from tests.localorg.test_search import oracle_matches
-from tests.support import DEMO_METADATA
+from tests.support import DEMO_METADATA, embedded_gateway
 
 
 @pytest.fixture(scope="module")
 def demo():
-    source, store = embedded_source(1000)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
-    return app, source, store
+    return embedded_gateway(1000)
 
 
 @pytest.fixture()

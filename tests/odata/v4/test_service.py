@@ -11,13 +11,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from gateway.app import create_app
-from gateway.source.embedded import embedded_source
+from tests.support import embedded_gateway
 
 
 @pytest.fixture(scope="module")
 def demo():
-    source, store = embedded_source(1000)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, store = embedded_gateway(1000)
     return app, source
 
 

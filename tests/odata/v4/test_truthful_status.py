@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.app import create_app
-from gateway.source.embedded import embedded_source
+from tests.support import embedded_gateway
 
 
 @pytest.fixture(scope="module")
 def gateway():
-    source, store = embedded_source(5)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, store = embedded_gateway(5)
     return app.test_client(), source, store
 
 

@@ -19,14 +19,12 @@ from gateway.localorg.demo import DEMO_SCHEMA_PATH, load_demo
 from gateway.localorg.schema import load_schema
 from gateway.localorg.store import Store
 from gateway.source.connection import SourceConnection, SourceTimeout
-from gateway.source.embedded import embedded_source
+from tests.support import embedded_gateway
 
 
 @pytest.fixture(scope="module")
 def demo():
-    source, store = embedded_source(30)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
-    return app, source, store
+    return embedded_gateway(30)
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.app import create_app
 from gateway.odata.http.errors import ODataError
 from gateway.odata.http.request_body import DEFAULT_MAX_BODY_BYTES, decode_content_encoding
 from gateway.odata.http.source_errors import odata_error_from_write
@@ -23,13 +22,12 @@ from gateway.odata.write.payload import (
     unchanged_read_only_problems,
 )
 from gateway.source.connection import SourceError, SourceTimeout
-from gateway.source.embedded import embedded_source
+from tests.support import embedded_gateway
 
 
 @pytest.fixture(scope="module")
 def model():
-    source, _ = embedded_source(2)
-    app = create_app(source=source, environ={}, host="127.0.0.1", embedded=True)
+    app, source, _ = embedded_gateway(2)
     return app.extensions["odata_gateway"].model()
 
 
