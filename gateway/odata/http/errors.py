@@ -41,5 +41,12 @@ def not_found(message: str, target: str | None = None) -> ODataError:
     return ODataError(404, "NotFound", message, target)
 
 
+def method_not_allowed(message: str, allow: str | None = None, target: str | None = None) -> ODataError:
+    """405, with the ``Allow`` header when the methods the resource does take are known."""
+    return ODataError(
+        405, "MethodNotAllowed", message, target, headers={} if allow is None else {"Allow": allow}
+    )
+
+
 def forbidden(message: str, target: str | None = None, code: str = "Forbidden") -> ODataError:
     return ODataError(403, code, message, target)

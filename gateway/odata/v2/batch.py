@@ -20,7 +20,7 @@ from flask import Response
 from werkzeug.datastructures import Headers
 
 from gateway.odata.http import multipart
-from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed
 from gateway.odata.http.request import ODataRequest, batch_part_resource
 from gateway.odata.http.request_body import decode_content_encoding
 from gateway.odata.http.resource_path import key_segment
@@ -118,7 +118,7 @@ def _success(sub: Call, op: changeset.ChangeOperation, record_id: str, created: 
 def handle_batch(call: Call, respond: Responder) -> Response:
     """``POST $batch`` with a multipart/mixed body."""
     if call.req.method != "POST":
-        raise ODataError(405, "MethodNotAllowed", "$batch answers POST only.", headers={"Allow": "POST"})
+        raise method_not_allowed("$batch answers POST only.", "POST")
     content_type = call.req.headers.get("Content-Type") or ""
     try:
         items = multipart.parse_batch(call.req.body, content_type)

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Response
 
-from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed, not_found, not_implemented
 from gateway.odata.http.resource_path import ResourcePath, parse_resource_path
 from gateway.odata.model.entities import EntitySet, Model, NavigationProperty
 from gateway.odata.model.keys import key_condition, keyed_id
@@ -89,9 +89,7 @@ def serve(call: Call) -> Response:
     path, method = call.req.path, call.req.method
     if path in ("", "$metadata"):
         if method not in ("GET", "HEAD"):
-            raise ODataError(
-                405, "MethodNotAllowed", f"{call.root}{path} only answers GET.", headers={"Allow": "GET"}
-            )
+            raise method_not_allowed(f"{call.root}{path} only answers GET.", "GET")
         return service_document(call) if path == "" else metadata(call)
     if path == "$batch":
         return batch.handle_batch(call, respond)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from gateway.odata.http.errors import ODataError, not_found
+from gateway.odata.http.errors import method_not_allowed, not_found
 from gateway.odata.http.resource_path import ResourcePath, key_segment
 from gateway.odata.model.entities import EntitySet
 from gateway.odata.model.keys import key_property
@@ -28,24 +28,20 @@ from gateway.odata.write import operations
 from gateway.odata.write.payload import allowed_methods, check_method_allowed
 
 
-def _method_not_allowed(message: str, allow: str) -> ODataError:
-    return ODataError(405, "MethodNotAllowed", message, headers={"Allow": allow})
-
-
 def handle_write(call: Call, entity_set: EntitySet, path: ResourcePath) -> Response:
     """Answer a POST, PUT, MERGE, PATCH or DELETE (tunnelled ones included) on ``path``."""
     req = call.req
     method = req.intended_method
     model, source = call.model, call.source
     if path.count or path.raw_value:
-        raise _method_not_allowed(f"{method} is not allowed on $count or $value.", "GET")
+        raise method_not_allowed(f"{method} is not allowed on $count or $value.", "GET")
     if_match = req.headers.get("If-Match")
     if path.key is None:
         if method != "POST":
             check_method_allowed(
                 model, entity_set, "delete" if method == "DELETE" else "update", single=False
             )
-            raise _method_not_allowed(
+            raise method_not_allowed(
                 f"{method} needs one entity: {entity_set.name}('<Id>'). POST to the entity set creates.",
                 allowed_methods(entity_set, single=False),
             )
@@ -60,7 +56,7 @@ def handle_write(call: Call, entity_set: EntitySet, path: ResourcePath) -> Respo
         target, record_id = operations.create_child(source, model, entity_set, path.key, nav, body)
         return _created(call, target, record_id, sent_as)
     if method == "POST":
-        raise _method_not_allowed(
+        raise method_not_allowed(
             f"POST creates in an entity set ({entity_set.name}); to change this entity use MERGE or PUT.",
             allowed_methods(entity_set, single=True),
         )

@@ -28,7 +28,7 @@ from flask import Response
 from werkzeug.datastructures import Headers
 
 from gateway.odata.http import multipart
-from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed
 from gateway.odata.http.json_body import dump_json
 from gateway.odata.http.request import ODataRequest, batch_part_resource
 from gateway.odata.http.request_body import decode_content_encoding, limit_in, parse_json
@@ -113,7 +113,7 @@ def _dispatch(ctx: RequestContext, outer: ODataRequest, sub: SubRequest, respond
         if resource.split("?")[0].split("/")[0] == "$batch":
             raise bad_request("A batch cannot contain another $batch request.")
         if sub.method not in ("GET", "POST", "PATCH", "PUT", "DELETE", "MERGE"):
-            raise ODataError(405, "MethodNotAllowed", f"{sub.method} is not an OData method.")
+            raise method_not_allowed(f"{sub.method} is not an OData method.")
         headers = Headers([(k, v) for k, v in sub.headers.items() if k not in ("content-length", "host")])
         check_max_version(headers)
         encoding = headers.get("Content-Encoding")
@@ -388,7 +388,7 @@ def _check_size(count: int) -> None:
 def handle_batch(ctx: RequestContext, req: ODataRequest, respond: Responder) -> Response:
     """Answer ``POST /odata/$batch``; ``respond`` serves each request outside change sets."""
     if req.method != "POST":
-        raise ODataError(405, "MethodNotAllowed", "$batch accepts POST only.", headers={"Allow": "POST"})
+        raise method_not_allowed("$batch accepts POST only.", "POST")
     content_type = req.headers.get("Content-Type", "")
     if content_type.lower().startswith("multipart/mixed"):
         response = _multipart_batch(ctx, req, respond, content_type)

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Response
 
-from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.http.errors import bad_request, method_not_allowed, not_found, not_implemented
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.http.resource_path import ResourcePath, key_segment, parse_resource_path
 from gateway.odata.model.entities import EntitySet, NavigationProperty
@@ -74,7 +74,7 @@ def _get_only(handler: Handler) -> Handler:
     def only_get(ctx: RequestContext, req: ODataRequest) -> Response:
         if req.method not in ("GET", "HEAD"):
             where = req.service_root + req.path
-            raise ODataError(405, "MethodNotAllowed", f"{where} only answers GET.", headers={"Allow": "GET"})
+            raise method_not_allowed(f"{where} only answers GET.", "GET")
         return handler(ctx, req)
 
     return only_get

@@ -17,7 +17,7 @@ import logging
 
 from flask import Response
 
-from gateway.odata.http.errors import ODataError, bad_request
+from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.http.resource_path import ResourcePath, key_segment
 from gateway.odata.model.entities import EntitySet
@@ -41,18 +41,14 @@ def handle_write(
         raise bad_request("X-HTTP-Method: GET is not a write.")
     model, source = ctx.model(), ctx.source
     if path.count or path.raw_value:
-        raise ODataError(
-            405, "MethodNotAllowed", f"{method} is not allowed on $count or $value.", headers={"Allow": "GET"}
-        )
+        raise method_not_allowed(f"{method} is not allowed on $count or $value.", "GET")
     if path.key is None:
         if method != "POST":
             operation = "update" if method != "DELETE" else "delete"
             check_method_allowed(model, entity_set, operation, single=False)
-            raise ODataError(
-                405,
-                "MethodNotAllowed",
+            raise method_not_allowed(
                 f"{method} needs one entity: {entity_set.name}('<Id>'). POST to the entity set creates.",
-                headers={"Allow": allowed_methods(entity_set, single=False)},
+                allowed_methods(entity_set, single=False),
             )
         return _created(ctx, req, entity_set, operations.create(source, model, entity_set, _body(req)))
     if path.member is not None:
@@ -60,11 +56,9 @@ def handle_write(
         target, record_id = operations.create_child(source, model, entity_set, path.key, nav, _body(req))
         return _created(ctx, req, target, record_id)
     if method == "POST":
-        raise ODataError(
-            405,
-            "MethodNotAllowed",
+        raise method_not_allowed(
             f"POST creates in an entity set ({entity_set.name}); to change this entity use PATCH.",
-            headers={"Allow": allowed_methods(entity_set, single=True)},
+            allowed_methods(entity_set, single=True),
         )
     key_prop = key_property(entity_set, path.key).name
     if_match = req.headers.get("If-Match")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from gateway.odata.http.errors import ODataError, bad_request, not_found, not_implemented
+from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed, not_found, not_implemented
 from gateway.odata.http.headers import effective_method, parse_prefer
 from gateway.odata.http.resource_path import parse_resource_path
 from gateway.odata.http.source_errors import odata_error_from_write
@@ -93,7 +93,7 @@ def compile_operation(
     if method == "GET":
         raise bad_request("A change set may only contain writes; send GET requests outside change sets.")
     if method not in ("POST", "PATCH", "MERGE", "PUT", "DELETE"):
-        raise ODataError(405, "MethodNotAllowed", f"{method} is not allowed in a change set.")
+        raise method_not_allowed(f"{method} is not allowed in a change set.")
     if resource.startswith("$"):
         raise not_implemented(
             "$<Content-ID> references are not supported in change sets; address entities by their key."
@@ -120,13 +120,13 @@ def compile_operation(
     sobject = {"type": entity_set.sobject}
     if method == "POST":
         if path.key is not None:
-            raise ODataError(405, "MethodNotAllowed", "POST creates in an entity set, not on an entity.")
+            raise method_not_allowed("POST creates in an entity set, not on an entity.")
         payload.check_method_allowed(model, entity_set, "create")
         values = _convert(model, entity_set, body, "create", parse_body, content_type, entity).values
         return ChangeOperation("create", entity_set, {"attributes": sobject, **values}, minimal=minimal)
     if path.key is None:
-        raise ODataError(
-            405, "MethodNotAllowed", f"{method} needs an entity: {entity_set.name}('<key>').", entity_set.name
+        raise method_not_allowed(
+            f"{method} needs an entity: {entity_set.name}('<key>').", target=entity_set.name
         )
     prop = key_property(entity_set, path.key)
     if prop.name != entity_set.key:

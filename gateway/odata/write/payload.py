@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from gateway.odata.http.errors import ODataError, not_implemented
+from gateway.odata.http.errors import ODataError, method_not_allowed, not_implemented
 from gateway.odata.http.request_body import parse_json
 from gateway.odata.http.resource_path import parse_key
 from gateway.odata.model.entities import HIDDEN, EntitySet, Model, Property
@@ -131,23 +131,19 @@ def check_method_allowed(
     }
     if operation == "upsert":
         if not (entity_set.insertable and entity_set.updatable):
-            raise ODataError(
-                405,
-                "MethodNotAllowed",
+            raise method_not_allowed(
                 f"Upsert by external ID needs {entity_set.name} to be both insertable and updatable; the "
                 "publication does not allow that.",
+                allow,
                 entity_set.name,
-                headers={"Allow": allow},
             )
         return
     flag, verb = needed[operation]
     if not getattr(entity_set, flag):
-        raise ODataError(
-            405,
-            "MethodNotAllowed",
+        raise method_not_allowed(
             f"{entity_set.name} entities cannot be {verb}: the publication does not allow it.",
+            allow,
             entity_set.name,
-            headers={"Allow": allow},
         )
 
 
