@@ -21,7 +21,8 @@ Capabilities annotations from the same declaration (``v4/csdl.py``), so the two 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from gateway.odata.model.entities import EntitySet
 
 COMPARISON_OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le")
 LOGICAL_OPERATORS = ("and", "or", "not")
@@ -71,7 +72,7 @@ class Capabilities:
     # The query options a tracked read may carry; the delta link keeps them (read/delta.py, v4/delta.py).
     change_tracking_options: tuple[str, ...] = ("$filter", "$select")
 
-    def searches(self, entity_set: Any) -> bool:
+    def searches(self, entity_set: EntitySet) -> bool:
         """True when ``$search`` is answered on ``entity_set``: its publication (``searchable``) and the
         source's describe (``sobject_searchable``) both allow it."""
         return self.search and entity_set.searchable and entity_set.sobject_searchable
