@@ -76,7 +76,7 @@ def _change_set(
             subs.append(sub)
             operations.append(
                 changeset.compile_operation(
-                    model, sub.req.method, _part_resource(part, call), sub.req.headers, sub.req.body, _v2_body
+                    model, sub.req.method, _part_resource(part), sub.req.headers, sub.req.body, _v2_body
                 )
             )
         changeset.plan_calls(operations)
@@ -93,7 +93,7 @@ def _change_set(
     return multipart.write_change_set(responses)
 
 
-def _part_resource(part: multipart.HttpRequestPart, call: Call) -> str:
+def _part_resource(part: multipart.HttpRequestPart) -> str:
     return batch_part_resource(part.url, SERVICE_PREFIX).split("?")[0]
 
 
