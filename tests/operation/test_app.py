@@ -266,6 +266,31 @@ def test_base_url_sets_every_absolute_url_whatever_the_headers() -> None:
     assert answer.get_json()["responses"][0]["body"]["Name"] == "Located"
 
 
+def test_base_url_sets_every_absolute_url_of_the_v2_face_too() -> None:
+    gw = Gateway({"GATEWAY_BASE_URL": "https://example.com/gw"})
+    headers = {"Host": "evil.test", "X-Forwarded-Host": "evil.test", "Accept": "application/json"}
+    body = gw.get("/odata/v2/Contact?$select=Id&$top=3", headers).get_json()["d"]
+    assert body["results"][0]["__metadata"]["uri"].startswith("https://example.com/gw/odata/v2/Contact(")
+    created = gw.client.post(
+        "/odata/v2/Account", json={"Name": "Located in V2"}, headers={**KEY, **headers}
+    )
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    assert location.startswith("https://example.com/gw/odata/v2/Account(")
+    # The URLs the V2 face wrote are the URLs its $batch accepts.
+    batch = (
+        "--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        f"GET {location} HTTP/1.1\r\nAccept: application/json\r\n\r\n\r\n--b--\r\n"
+    )
+    answer = gw.client.post(
+        "/gw/odata/v2/$batch",
+        data=batch,
+        headers={**KEY, **headers, "Content-Type": "multipart/mixed; boundary=b"},
+    )
+    assert answer.status_code == 202
+    assert b"HTTP/1.1 200" in answer.data and b"Located in V2" in answer.data
+
+
 def test_forwarded_headers_only_from_trusted_proxies() -> None:
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example.com"}
     untrusted = Gateway().get("/odata/Contact?$top=1", forwarded).get_json()

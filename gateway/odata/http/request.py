@@ -55,6 +55,16 @@ class ODataRequest:
         return parse_prefer(self.headers.get("Prefer"))
 
 
+def batch_part_resource_under(url: str, service_root: str, prefix: str) -> str:
+    """``batch_part_resource`` for a part of a batch whose own service root is ``service_root``: the root's
+    path is the outer request's (``/odata``, or ``/gw/odata`` behind ``GATEWAY_BASE_URL``); a root-relative
+    URL without the public prefix (``prefix``, e.g. ``/odata/v2``) is accepted too."""
+    root_path = urlsplit(service_root).path.rstrip("/") or prefix
+    if url.strip().startswith(prefix + "/"):
+        root_path = prefix
+    return batch_part_resource(url, root_path)
+
+
 def batch_part_resource(url: str, prefix: str) -> str:
     """The part of a ``$batch`` request URL after the service root mounted at ``prefix`` (``/odata``):
     absolute, root-relative and relative URLs alike; 501 for ``$<Content-ID>`` references, 400 for a URL

@@ -21,7 +21,7 @@ from werkzeug.datastructures import Headers
 
 from gateway.odata.http import multipart
 from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed
-from gateway.odata.http.request import ODataRequest, batch_part_resource
+from gateway.odata.http.request import ODataRequest, batch_part_resource_under
 from gateway.odata.http.request_body import decode_content_encoding
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.model.entities import EntitySet
@@ -40,7 +40,7 @@ def _part(response: Response, content_id: str | None = None) -> multipart.HttpRe
 
 
 def _sub_call(call: Call, part: multipart.HttpRequestPart) -> Call:
-    resource = batch_part_resource(part.url, SERVICE_PREFIX)
+    resource = batch_part_resource_under(part.url, call.root, SERVICE_PREFIX)
     if resource.split("?")[0] == "$batch":
         raise bad_request("A batch cannot contain another $batch request.")
     headers = Headers([(k, v) for k, v in part.headers.items() if k not in ("content-length", "host")])
@@ -76,7 +76,12 @@ def _change_set(
             subs.append(sub)
             operations.append(
                 changeset.compile_operation(
-                    model, sub.req.method, _part_resource(part), sub.req.headers, sub.req.body, _v2_body
+                    model,
+                    sub.req.method,
+                    _part_resource(part, call.root),
+                    sub.req.headers,
+                    sub.req.body,
+                    _v2_body,
                 )
             )
         changeset.plan_calls(operations)
@@ -93,8 +98,8 @@ def _change_set(
     return multipart.write_change_set(responses)
 
 
-def _part_resource(part: multipart.HttpRequestPart) -> str:
-    return batch_part_resource(part.url, SERVICE_PREFIX).split("?")[0]
+def _part_resource(part: multipart.HttpRequestPart, service_root: str) -> str:
+    return batch_part_resource_under(part.url, service_root, SERVICE_PREFIX).split("?")[0]
 
 
 def _success(sub: Call, op: changeset.ChangeOperation, record_id: str, created: bool) -> Response:

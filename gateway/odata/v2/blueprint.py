@@ -57,7 +57,7 @@ def create_blueprint(search_param: str | None = None) -> Blueprint:
             csrf.check_request(request, gateway.secret, g.odata_context.principal.name)
 
     def _view(resource: str = "") -> Response:
-        req = ODataRequest.from_http(request, resource, request.host_url.rstrip("/") + SERVICE_PREFIX + "/")
+        req = ODataRequest.from_http(request, resource, request.url_root.rstrip("/") + SERVICE_PREFIX + "/")
         return respond(Call(g.odata_context, req, search_param))
 
     @bp.after_request

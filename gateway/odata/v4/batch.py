@@ -30,7 +30,7 @@ from werkzeug.datastructures import Headers
 from gateway.odata.http import multipart
 from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed
 from gateway.odata.http.json_body import dump_json
-from gateway.odata.http.request import ODataRequest, batch_part_resource
+from gateway.odata.http.request import ODataRequest, batch_part_resource_under
 from gateway.odata.http.request_body import decode_content_encoding, limit_in, parse_json
 from gateway.odata.http.resource_path import key_segment
 from gateway.odata.service import RequestContext
@@ -95,12 +95,8 @@ def _error_response(error: ODataError) -> SubResponse:
 
 
 def _resource_of(url: str, outer: ODataRequest) -> str:
-    """The part of a request URL after the service root (absolute, root-relative or relative URLs); the
-    root's path is the outer request's (``/odata``, or ``/gw/odata`` behind ``GATEWAY_BASE_URL``)."""
-    root_path = urlsplit(outer.service_root).path.rstrip("/") or SERVICE_PREFIX
-    if url.strip().startswith(SERVICE_PREFIX + "/"):  # root-relative without the public prefix
-        root_path = SERVICE_PREFIX
-    return batch_part_resource(url, root_path)
+    """The part of a request URL after the service root (absolute, root-relative or relative URLs)."""
+    return batch_part_resource_under(url, outer.service_root, SERVICE_PREFIX)
 
 
 # --- running one request outside change sets -------------------------------------------------------------
