@@ -93,8 +93,9 @@ def _created(call: Call, entity_set: EntitySet, record_id: str, sent_as: str) ->
     fmt = _answer_format(call, sent_as)
     select, record = operations.read_written(call.source, call.model, entity_set, record_id)
     if record is None:
-        raise not_found(
-            f"The {entity_set.name} was written but can no longer be read.", target=entity_set.name
-        )
+        # The source applied the write: never report it as failed (a retried create would duplicate it).
+        response = Response(status=204)
+        response.headers["Location"] = location
+        return response
     shaper = EntryShaper.build(entity_set, select, (), call.root, call.model.namespace)
     return entry_response(shaper, record, fmt, 201, Location=location)

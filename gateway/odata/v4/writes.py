@@ -13,11 +13,9 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Response
 
-from gateway.odata.http.errors import ODataError, bad_request, method_not_allowed
+from gateway.odata.http.errors import bad_request, method_not_allowed
 from gateway.odata.http.request import ODataRequest
 from gateway.odata.http.resource_path import ResourcePath, key_segment
 from gateway.odata.model.entities import EntitySet
@@ -28,8 +26,6 @@ from gateway.odata.v4.responses import json_response
 from gateway.odata.v4.shape import JsonFormat, Shaper
 from gateway.odata.write import operations
 from gateway.odata.write.payload import allowed_methods, check_method_allowed, parse_entity_body
-
-log = logging.getLogger(__name__)
 
 
 def handle_write(
@@ -117,11 +113,7 @@ def _entity_response(
     headers: dict[str, str] = {}
     if created:
         headers["Location"] = headers["OData-EntityId"] = _entity_url(req, entity_set, record_id)
-    try:
-        body = read_back(ctx, req, entity_set, fmt, record_id)
-    except ODataError as error:
-        body = None
-        log.warning("%s %s was written but reading it back failed: %s", entity_set.name, record_id, error)
+    body = read_back(ctx, req, entity_set, fmt, record_id)
     if body is None:
         # The source applied the write: never report it as failed (a retried create would duplicate it).
         # Answer without the representation, as return=minimal would.

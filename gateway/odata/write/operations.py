@@ -19,6 +19,7 @@ update, so a change between that read and the write is not detected. Source erro
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -47,6 +48,7 @@ from gateway.soql.syntax import Comparison, Field, Query, StringLiteral
 from gateway.source.connection import SourceError
 from gateway.source.protocol import Source
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -86,10 +88,16 @@ def read_written(
     source: Source, model: Model, entity_set: EntitySet, record_id: str
 ) -> tuple[tuple[str, ...], dict | None]:
     """The properties the read path returns for ``entity_set`` and the record with them, read as a GET by
-    key reads it (``read_entity``: one query; None when it can no longer be read)."""
+    key reads it (``read_entity``: one query), to answer a write the source has applied. None when it can no
+    longer be read, or when reading it fails: that is logged, never raised, because the write happened and
+    reporting it as failed would make a client retry a create into a duplicate."""
     plan = plan_read(bind(entity_set, model, QueryOptions()))
     key = Comparison(Field(("Id",)), "=", StringLiteral(record_id))
-    return plan.select, call(lambda: read_entity(source, plan, key), entity_set.name)
+    try:
+        return plan.select, call(lambda: read_entity(source, plan, key), entity_set.name)
+    except ODataError as error:
+        log.warning("%s %s was written but reading it back failed: %s", entity_set.name, record_id, error)
+        return plan.select, None
 
 
 def _check_fields(entity_set: EntitySet) -> list[str]:

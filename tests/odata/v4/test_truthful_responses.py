@@ -167,3 +167,18 @@ def test_a_write_the_source_applied_is_not_reported_as_failed_when_the_read_back
     )
     assert updated.status_code == 204
     assert rows(store, 'SELECT "Name" FROM "Account" WHERE "Id" = ?', new_id) == [("Again",)]
+
+
+def test_a_v2_create_the_source_applied_is_not_reported_as_failed_when_the_read_back_fails():
+    live, store = embedded_source(2)
+    source = FailingReads(live)
+    client = create_app(source=source, environ={}, host="127.0.0.1", embedded=True).test_client()
+    source.broken = True
+
+    created = client.post(
+        "/odata/v2/Account", json={"Name": "Kept in V2"}, headers={"Accept": "application/json"}
+    )
+    assert created.status_code == 204
+    new_id = created.headers["Location"].rsplit("'", 2)[-2]
+    assert created.headers["Location"].endswith(f"/odata/v2/Account('{new_id}')")
+    assert rows(store, 'SELECT "Name" FROM "Account" WHERE "Id" = ?', new_id) == [("Kept in V2",)]
